@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: makes sure the system packages, models and sample media
+# are installed (scripts/setup.sh --no-run, fast when they are), then cargo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ti2net/target}"
+scripts/setup.sh --no-run
+cargo test --all-targets "$@"

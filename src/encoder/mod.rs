@@ -1,0 +1,146 @@
+//! Stage 4: identity vectors.
+//!
+//! Both encoders give the 1024-d vector of the TI2Net paper: the network's 512-d
+//! embedding of the face crop followed by that of its horizontal mirror, not
+//! normalised.
+
+pub mod mobilefacenet;
+pub mod onnx;
+pub mod resnet_face;
+
+use crate::align::FaceCrops;
+use crate::error::{Error, Result};
+use crate::fsutil::sha256_file;
+use candle_core::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Length of an identity vector (original ++ mirror).
+pub const ID_DIM: usize = 1024;
+
+/// Which identity network to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum EncoderKind {
+    /// MobileFaceNet on the 5-point aligned 112 x 112 RGB crop (real weights from
+    /// the registry package, converted by `ti2net models import`).
+    #[default]
+    Mobilefacenet,
+    /// The original's resnet_face18 on the 128 x 128 grey crop (your checkpoint).
+    ArcfaceR18,
+}
+
+impl EncoderKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EncoderKind::Mobilefacenet => "mobilefacenet",
+            EncoderKind::ArcfaceR18 => "arcface-r18",
+        }
+    }
+}
+
+impl std::fmt::Display for EncoderKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+enum Net {
+    Mobile(mobilefacenet::MobileFaceNet),
+    R18(resnet_face::ResNetFace),
+}
+
+/// A loaded identity encoder.
+pub struct Encoder {
+    kind: EncoderKind,
+    net: Net,
+    device: Device,
+    weights: PathBuf,
+    weights_sha256: String,
+}
+
+/// The compute device: CUDA when built with the `cuda` feature and asked for.
+pub fn device(cuda: bool) -> Result<Device> {
+    if cuda {
+        Device::new_cuda(0).map_err(|e| Error::Model(format!("CUDA is not available: {e}")))
+    } else {
+        Ok(Device::Cpu)
+    }
+}
+
+impl Encoder {
+    pub fn load(kind: EncoderKind, weights: &Path, device: &Device) -> Result<Self> {
+        if !weights.exists() {
+            return Err(match kind {
+                EncoderKind::Mobilefacenet => Error::weights(
+                    weights,
+                    "the MobileFaceNet weights are not installed (run scripts/setup.sh, or `ti2net models import`)",
+                ),
+                EncoderKind::ArcfaceR18 => Error::Missing(weights.to_path_buf()),
+            });
+        }
+        let net = match kind {
+            EncoderKind::Mobilefacenet => {
+                Net::Mobile(mobilefacenet::MobileFaceNet::load(weights, device)?)
+            }
+            EncoderKind::ArcfaceR18 => Net::R18(resnet_face::ResNetFace::load(weights, device)?),
+        };
+        Ok(Self {
+            kind,
+            net,
+            device: device.clone(),
+            weights: weights.to_path_buf(),
+            weights_sha256: sha256_file(weights)?,
+        })
+    }
+
+    pub fn kind(&self) -> EncoderKind {
+        self.kind
+    }
+    pub fn weights_path(&self) -> &Path {
+        &self.weights
+    }
+    pub fn weights_sha256(&self) -> &str {
+        &self.weights_sha256
+    }
+
+    /// Runs the network on raw input values, (N, C, S, S) flattened. Returns N x 512.
+    pub fn forward_values(&self, values: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>> {
+        let t = match &self.net {
+            Net::Mobile(m) => {
+                let x = Tensor::from_vec(values, (n, 3, 112, 112), &self.device)?;
+                m.forward(&x)?
+            }
+            Net::R18(r) => {
+                let x = Tensor::from_vec(values, (n, 1, 128, 128), &self.device)?;
+                r.forward(&x)?
+            }
+        };
+        Ok(t.to_device(&Device::Cpu)?.to_vec2::<f32>()?)
+    }
+
+    /// Identity vectors (1024-d: crop ++ mirror) of a batch of faces.
+    pub fn embed(&self, crops: &[&FaceCrops]) -> Result<Vec<Vec<f32>>> {
+        if crops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut values = Vec::new();
+        for c in crops {
+            for mirror in [false, true] {
+                values.extend(match self.kind {
+                    EncoderKind::Mobilefacenet => mobilefacenet::input_values(&c.aligned, mirror),
+                    EncoderKind::ArcfaceR18 => resnet_face::input_values(&c.square, mirror),
+                });
+            }
+        }
+        let out = self.forward_values(values, 2 * crops.len())?;
+        Ok(out
+            .chunks(2)
+            .map(|pair| {
+                let mut v = pair[0].clone();
+                v.extend_from_slice(&pair[1]);
+                v
+            })
+            .collect())
+    }
+}

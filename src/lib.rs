@@ -1,0 +1,20 @@
+//! ti2net: deepfake detection by temporal identity inconsistency (TI2Net, WACV 2023).
+//!
+//! The pipeline, one module per stage:
+//! [`video`] -> [`faces`] -> [`align`] -> [`encoder`] -> [`identity`] -> [`report`],
+//! tied together by [`pipeline`]. The command line and the GUI are clients of it.
+
+pub mod align;
+pub mod bench;
+pub mod encoder;
+pub mod error;
+pub mod faces;
+pub mod fsutil;
+pub mod identity;
+pub mod models;
+pub mod npy;
+pub mod pipeline;
+pub mod report;
+pub mod video;
+
+pub use error::{Error, Result};

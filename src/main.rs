@@ -1,0 +1,480 @@
+//! The `ti2net` command line, a thin client of the library.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use ti2net::align::FaceCrops;
+use ti2net::encoder::{self, Encoder, EncoderKind};
+use ti2net::faces::FaceAnalyzer;
+use ti2net::fsutil::write_output;
+use ti2net::pipeline::{self, AnalyzeOptions, Stage};
+use ti2net::video::FrameSelection;
+use ti2net::{identity, models, npy};
+
+#[derive(Parser)]
+#[command(
+    name = "ti2net",
+    version,
+    about = "Tell real face videos from face swaps by temporal identity inconsistency"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse a video: faces, identity vectors, similarity over time, identity changes.
+    Analyze(AnalyzeArgs),
+    /// Identity vectors of still images.
+    Embed(EmbedArgs),
+    /// Installed models.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Time each stage of the pipeline on a video, in frames per second.
+    Bench(BenchArgs),
+}
+
+#[derive(Args, Clone)]
+struct EncoderArgs {
+    /// Identity network.
+    #[arg(long, value_enum, default_value_t = EncoderKind::Mobilefacenet)]
+    encoder: EncoderKind,
+    /// Weights file (default for mobilefacenet: weights/mobilefacenet.safetensors;
+    /// required for arcface-r18: the original's resnet18 .pth or a .safetensors).
+    #[arg(long)]
+    weights: Option<PathBuf>,
+    /// Run the encoder on the GPU (needs a build with `--features cuda`).
+    #[arg(long)]
+    cuda: bool,
+    /// dlib 68-landmark model (default: Debian's libdlib-data file).
+    #[arg(long)]
+    landmarks: Option<PathBuf>,
+}
+
+impl EncoderArgs {
+    fn load(&self) -> Result<Encoder> {
+        let weights = match (&self.weights, self.encoder) {
+            (Some(w), _) => w.clone(),
+            (None, EncoderKind::Mobilefacenet) => models::mobilefacenet_weights(),
+            (None, EncoderKind::ArcfaceR18) => bail!(
+                "the arcface-r18 encoder needs --weights (the original's resnet18_110.pth or a .safetensors of it)"
+            ),
+        };
+        let device = encoder::device(self.cuda)?;
+        Ok(Encoder::load(self.encoder, &weights, &device)?)
+    }
+
+    fn faces(&self, upsample: bool) -> Result<FaceAnalyzer> {
+        let lm = self
+            .landmarks
+            .clone()
+            .unwrap_or_else(models::landmarks_model);
+        Ok(FaceAnalyzer::new(&lm, upsample)?)
+    }
+}
+
+#[derive(Args)]
+struct AnalyzeArgs {
+    video: PathBuf,
+    /// Report (JSON); `-` for standard output.
+    #[arg(long)]
+    json: PathBuf,
+    /// Per-frame table (CSV); `-` for standard output.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Folder for the subject's crops (aligned 112 RGB and square 128 grey PNGs).
+    #[arg(long)]
+    crops: Option<PathBuf>,
+    /// Identity vectors of the face frames (.npy, float32 N x 1024, the original's format).
+    #[arg(long)]
+    vectors: Option<PathBuf>,
+    /// Frame-by-frame similarity matrix of the face frames (.npy, float32 N x N).
+    #[arg(long)]
+    matrix: Option<PathBuf>,
+    #[command(flatten)]
+    enc: EncoderArgs,
+    /// Analyse every N-th frame.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    every: u32,
+    /// Start of the analysed range, in seconds.
+    #[arg(long)]
+    start: Option<f64>,
+    /// End of the analysed range, in seconds.
+    #[arg(long)]
+    end: Option<f64>,
+    /// Do not upsample before detection (4x faster, misses faces under about 80 px).
+    #[arg(long)]
+    no_upsample: bool,
+    /// Window before and after each time point for identity changes, in seconds.
+    #[arg(long, default_value_t = 1.0)]
+    change_window: f64,
+    /// Similarity of the two windows under which an identity change is reported.
+    #[arg(long, default_value_t = 0.5)]
+    change_threshold: f32,
+    /// Replace output files that exist.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+struct EmbedArgs {
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Output (JSON); `-` for standard output.
+    #[arg(long)]
+    json: PathBuf,
+    /// Take the whole image as the face crop (no detection).
+    #[arg(long)]
+    no_detect: bool,
+    /// Folder for the crops.
+    #[arg(long)]
+    crops: Option<PathBuf>,
+    #[command(flatten)]
+    enc: EncoderArgs,
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Subcommand)]
+enum ModelsCommand {
+    /// What is installed, from which package, with its hash.
+    List {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Convert MobileFaceNet's ONNX file into weights/mobilefacenet.safetensors.
+    Import {
+        /// The ONNX file (default: weights/sources/fr_feature.onnx).
+        #[arg(long)]
+        onnx: Option<PathBuf>,
+        /// Output (default: weights/mobilefacenet.safetensors).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Import a file whose hash differs from the pinned one.
+        #[arg(long)]
+        any_hash: bool,
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Args)]
+struct BenchArgs {
+    video: PathBuf,
+    /// Frames to time.
+    #[arg(long, default_value_t = 100)]
+    frames: usize,
+    #[command(flatten)]
+    enc: EncoderArgs,
+    #[arg(long)]
+    no_upsample: bool,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", one_sentence(&e));
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The error and its causes as one line.
+fn one_sentence(e: &anyhow::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in e.chain() {
+        let s = c.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+    }
+    parts.join(": ")
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            Ok(0)
+        }
+        Some(Command::Analyze(a)) => analyze(a),
+        Some(Command::Embed(a)) => embed(a),
+        Some(Command::Models(m)) => models_cmd(m),
+        Some(Command::Bench(b)) => bench(b),
+    }
+}
+
+fn check_outputs(paths: &[&Option<PathBuf>], force: bool) -> Result<()> {
+    for p in paths.iter().filter_map(|p| p.as_ref()) {
+        if p.as_os_str() != "-" && p.exists() && !force {
+            return Err(ti2net::Error::Exists(p.clone()).into());
+        }
+    }
+    Ok(())
+}
+
+fn crops_dir(dir: &Option<PathBuf>, force: bool) -> Result<()> {
+    if let Some(d) = dir {
+        if d.exists()
+            && !force
+            && std::fs::read_dir(d)
+                .map(|mut r| r.next().is_some())
+                .unwrap_or(false)
+        {
+            bail!(
+                "{}: the crops folder is not empty; pass --force to add to it",
+                d.display()
+            );
+        }
+        std::fs::create_dir_all(d)
+            .with_context(|| format!("{}: cannot create the folder", d.display()))?;
+    }
+    Ok(())
+}
+
+fn save_crops(dir: &Path, stem: &str, c: &FaceCrops) -> ti2net::Result<()> {
+    for (name, res) in [
+        (
+            format!("{stem}_aligned.png"),
+            c.aligned.save(dir.join(format!("{stem}_aligned.png"))),
+        ),
+        (
+            format!("{stem}_square.png"),
+            c.square.save(dir.join(format!("{stem}_square.png"))),
+        ),
+    ] {
+        res.map_err(|e| {
+            ti2net::Error::Other(format!("{}: cannot write ({e})", dir.join(name).display()))
+        })?;
+    }
+    Ok(())
+}
+
+fn analyze(a: AnalyzeArgs) -> Result<i32> {
+    check_outputs(
+        &[&Some(a.json.clone()), &a.csv, &a.vectors, &a.matrix],
+        a.force,
+    )?;
+    let enc = a.enc.load()?;
+    let faces = a.enc.faces(!a.no_upsample)?;
+    crops_dir(&a.crops, a.force)?;
+    let opts = AnalyzeOptions {
+        selection: FrameSelection {
+            every: a.every,
+            start_s: a.start,
+            end_s: a.end,
+        },
+        upsample: !a.no_upsample,
+        change: identity::ChangeParams {
+            window_s: a.change_window,
+            threshold: a.change_threshold,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} frames {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    let mut on_progress = |p: pipeline::Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+        bar.set_message(match p.stage {
+            Stage::Hashing => "hashing",
+            Stage::Frames => "analysing",
+            Stage::Similarity => "similarity",
+            Stage::Done => "done",
+        });
+    };
+    let crops = a.crops.clone();
+    let mut on_crop = |index: u64, c: &FaceCrops| match &crops {
+        Some(d) => save_crops(d, &format!("{index:06}"), c),
+        None => Ok(()),
+    };
+    let cancel = AtomicBool::new(false);
+    let analysis = pipeline::analyze(
+        &a.video,
+        &enc,
+        &faces,
+        &opts,
+        &mut on_progress,
+        &mut on_crop,
+        &cancel,
+    )?;
+    bar.finish_and_clear();
+    let report = &analysis.report;
+    write_output(&a.json, &serde_json::to_vec_pretty(report)?, a.force)?;
+    if let Some(csv) = &a.csv {
+        write_output(csv, frames_csv(report).as_bytes(), a.force)?;
+    }
+    let vecs = analysis.face_vectors();
+    if let Some(p) = &a.vectors {
+        let flat: Vec<f32> = vecs.iter().flat_map(|v| v.iter().copied()).collect();
+        write_output(
+            p,
+            &npy::f32_matrix_bytes(vecs.len(), encoder::ID_DIM, &flat)?,
+            a.force,
+        )?;
+    }
+    if let Some(p) = &a.matrix {
+        let owned: Vec<Vec<f32>> = vecs.iter().map(|v| (*v).clone()).collect();
+        let m = identity::similarity_matrix(&owned);
+        write_output(
+            p,
+            &npy::f32_matrix_bytes(owned.len(), owned.len(), &m)?,
+            a.force,
+        )?;
+    }
+    let s = &report.summary;
+    eprintln!(
+        "{}: {} frames analysed, {} with the subject's face, mean similarity to the reference {}, {} identity change(s){}",
+        a.video.display(),
+        s.frames_analysed,
+        s.frames_with_face,
+        s.mean_sim_reference.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into()),
+        s.identity_changes,
+        report
+            .identity_changes
+            .iter()
+            .map(|c| format!(" at {:.2} s (score {:.2})", c.time_s, c.score))
+            .collect::<String>()
+    );
+    for w in &report.warnings {
+        eprintln!("warning: {}: {w}", a.video.display());
+    }
+    Ok(if s.frames_with_face == 0 || analysis.truncated() {
+        3
+    } else {
+        0
+    })
+}
+
+fn opt(v: Option<f32>) -> String {
+    v.map(|x| format!("{x:.6}")).unwrap_or_default()
+}
+
+fn frames_csv(r: &ti2net::report::Report) -> String {
+    let mut s = String::from(
+        "index,time_s,faces,status,scene_cut,x,y,w,h,sim_reference,sim_previous,sim_window\n",
+    );
+    for f in &r.frames {
+        let b = f.face.as_ref().map(|f| f.bbox);
+        let bx = |i: usize| b.map(|b| format!("{:.1}", b[i])).unwrap_or_default();
+        s.push_str(&format!(
+            "{},{:.4},{},{},{},{},{},{},{},{},{},{}\n",
+            f.index,
+            f.time_s,
+            f.faces,
+            serde_json::to_value(f.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            f.scene_cut,
+            bx(0),
+            bx(1),
+            bx(2),
+            bx(3),
+            opt(f.sim_reference),
+            opt(f.sim_previous),
+            opt(f.sim_window)
+        ));
+    }
+    s
+}
+
+fn embed(a: EmbedArgs) -> Result<i32> {
+    check_outputs(&[&Some(a.json.clone())], a.force)?;
+    let enc = a.enc.load()?;
+    let faces = if a.no_detect {
+        None
+    } else {
+        Some(a.enc.faces(true)?)
+    };
+    crops_dir(&a.crops, a.force)?;
+    let crops = a.crops.clone();
+    let paths = a.images.clone();
+    let mut on_crop = |k: usize, c: &FaceCrops| match &crops {
+        Some(d) => {
+            let stem = paths[k]
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            save_crops(d, &format!("{k:03}_{stem}"), c)
+        }
+        None => Ok(()),
+    };
+    let out = pipeline::embed_images(&a.images, &enc, faces.as_ref(), &mut on_crop)?;
+    write_output(&a.json, &serde_json::to_vec_pretty(&out)?, a.force)?;
+    let missing: Vec<String> = out
+        .iter()
+        .filter(|e| e.vector.is_none())
+        .map(|e| e.path.display().to_string())
+        .collect();
+    for m in &missing {
+        eprintln!("warning: {m}: no face was found in the image");
+    }
+    Ok(if missing.is_empty() { 0 } else { 3 })
+}
+
+fn models_cmd(m: ModelsCommand) -> Result<i32> {
+    match m {
+        ModelsCommand::List { json } => {
+            let st = models::status();
+            if json {
+                println!("{}", serde_json::to_string_pretty(&st)?);
+            } else {
+                for s in &st {
+                    println!(
+                        "{:<24} {:<14} {}",
+                        s.entry.name,
+                        s.state,
+                        s.entry.path.display()
+                    );
+                    println!(
+                        "{:<24} package: {} ({})",
+                        "", s.entry.package, s.entry.file_in_package
+                    );
+                    println!("{:<24} sha256:  {}", "", s.sha256.as_deref().unwrap_or("-"));
+                }
+            }
+            Ok(if st.iter().all(|s| s.state == "ok") {
+                0
+            } else {
+                3
+            })
+        }
+        ModelsCommand::Import {
+            onnx,
+            out,
+            any_hash,
+            force,
+        } => {
+            let onnx = onnx.unwrap_or_else(models::mobilefacenet_onnx);
+            let out = out.unwrap_or_else(models::mobilefacenet_weights);
+            if models::import_mobilefacenet(&onnx, &out, force, any_hash)? {
+                eprintln!("imported {} -> {}", onnx.display(), out.display());
+            } else {
+                eprintln!("{} is already imported from this source", out.display());
+            }
+            Ok(0)
+        }
+    }
+}
+
+fn bench(b: BenchArgs) -> Result<i32> {
+    let enc = b.enc.load()?;
+    let faces = b.enc.faces(!b.no_upsample)?;
+    let r = ti2net::bench::run(&b.video, &enc, &faces, b.frames)?;
+    println!("{}", r.table());
+    Ok(0)
+}

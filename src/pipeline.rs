@@ -1,0 +1,382 @@
+//! The identity pipeline, end to end: video -> frames -> faces -> crops -> identity
+//! vectors -> similarity curves and identity changes -> report.
+//!
+//! Decoding and detection run on the calling thread while the encoder embeds the
+//! previous batch of crops on a second thread. Progress goes to a callback; a
+//! cancel flag is checked between frames.
+
+use crate::align::FaceCrops;
+use crate::encoder::Encoder;
+use crate::error::{Error, Result};
+use crate::faces::{FaceAnalyzer, FaceStatus, SubjectTracker};
+use crate::fsutil::sha256_file;
+use crate::identity::{self, ChangeParams};
+use crate::report::*;
+use crate::video::{FrameSelection, VideoReader};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+/// Settings of one analysis.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalyzeOptions {
+    pub selection: FrameSelection,
+    pub upsample: bool,
+    pub change: ChangeParams,
+    /// Faces embedded per batch.
+    pub batch: usize,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        Self {
+            selection: FrameSelection::default(),
+            upsample: true,
+            change: ChangeParams::default(),
+            batch: 16,
+        }
+    }
+}
+
+/// What the pipeline is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    Hashing,
+    Frames,
+    Similarity,
+    Done,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Progress {
+    pub stage: Stage,
+    /// Frames analysed so far.
+    pub done: u64,
+    /// Frames expected (an estimate from the container).
+    pub total: u64,
+}
+
+/// The result: the report plus the per-frame vectors (same order as `report.frames`).
+pub struct Analysis {
+    pub report: Report,
+    pub vectors: Vec<Option<Vec<f32>>>,
+}
+
+impl Analysis {
+    /// Identity vectors of the subject's face frames, in time order.
+    pub fn face_vectors(&self) -> Vec<&Vec<f32>> {
+        self.vectors.iter().flatten().collect()
+    }
+
+    /// True when the decoder stopped well before the frames the container announces.
+    pub fn truncated(&self) -> bool {
+        self.report
+            .warnings
+            .iter()
+            .any(|w| w.starts_with("the video seems truncated"))
+    }
+}
+
+type Batch = Vec<(usize, FaceCrops)>;
+
+/// Analyses one video. `on_crop` receives each subject crop with its frame index.
+pub fn analyze(
+    video: &Path,
+    encoder: &Encoder,
+    faces: &FaceAnalyzer,
+    opts: &AnalyzeOptions,
+    on_progress: &mut dyn FnMut(Progress),
+    on_crop: &mut dyn FnMut(u64, &FaceCrops) -> Result<()>,
+    cancel: &AtomicBool,
+) -> Result<Analysis> {
+    let mut reader = VideoReader::open(video, opts.selection)?;
+    on_progress(Progress {
+        stage: Stage::Hashing,
+        done: 0,
+        total: 0,
+    });
+    let sha256 = sha256_file(video)?;
+    let info = reader.info().clone();
+    let sel = opts.selection;
+    let span = match (sel.start_s, sel.end_s) {
+        (None, None) => info.duration_s,
+        (s, e) => e.unwrap_or(info.duration_s).min(info.duration_s) - s.unwrap_or(0.0),
+    };
+    let total = if info.duration_s > 0.0 {
+        ((span.max(0.0) / info.duration_s) * info.frame_count as f64 / sel.every.max(1) as f64)
+            .ceil() as u64
+    } else {
+        0
+    };
+    let analysed_fps = info.fps / sel.every.max(1) as f64;
+    let mut tracker = SubjectTracker::new((0.5 * analysed_fps).ceil() as u32);
+    let mut records: Vec<FrameRecord> = Vec::new();
+    let batch_size = opts.batch.max(1);
+
+    let embedded: Result<Vec<(usize, Vec<f32>)>> = std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::sync_channel::<Batch>(2);
+        let worker = std::thread::Builder::new()
+            .name("ti2net-embed".into())
+            .spawn_scoped(scope, move || -> Result<Vec<(usize, Vec<f32>)>> {
+                let mut out = Vec::new();
+                for batch in rx {
+                    let crops: Vec<&FaceCrops> = batch.iter().map(|(_, c)| c).collect();
+                    let vecs = encoder.embed(&crops)?;
+                    out.extend(batch.iter().map(|(i, _)| *i).zip(vecs));
+                }
+                Ok(out)
+            })
+            .map_err(|e| Error::Other(format!("cannot start the embedding thread: {e}")))?;
+
+        let mut pending: Batch = Vec::new();
+        let mut frame_loop = || -> Result<()> {
+            while let Some(frame) = reader.next_frame()? {
+                if cancel.load(Ordering::Relaxed) {
+                    return Err(Error::Cancelled);
+                }
+                let cut = tracker.scene_cut(&frame.image);
+                let dets = faces.detect(&frame.image);
+                let (chosen, status) = tracker.update(&dets, cut);
+                let subject = chosen.map(|i| &dets[i]);
+                let idx = records.len();
+                if let Some(d) = subject {
+                    let crops = FaceCrops::from_detection(&frame.image, d);
+                    on_crop(frame.index, &crops)?;
+                    pending.push((idx, crops));
+                }
+                records.push(FrameRecord {
+                    index: frame.index,
+                    time_s: frame.time_s,
+                    faces: dets.len(),
+                    status,
+                    scene_cut: cut,
+                    face: subject.map(SubjectFace::from),
+                    others: dets
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, _)| Some(*i) != chosen)
+                        .map(|(_, d)| d.bbox)
+                        .collect(),
+                    sim_reference: None,
+                    sim_previous: None,
+                    sim_window: None,
+                });
+                if pending.len() >= batch_size && tx.send(std::mem::take(&mut pending)).is_err() {
+                    break; // the worker failed; its error is collected below
+                }
+                on_progress(Progress {
+                    stage: Stage::Frames,
+                    done: records.len() as u64,
+                    total: total.max(records.len() as u64),
+                });
+            }
+            if !pending.is_empty() {
+                let _ = tx.send(std::mem::take(&mut pending));
+            }
+            Ok(())
+        };
+        let looped = frame_loop();
+        drop(tx);
+        let embedded = worker
+            .join()
+            .map_err(|_| Error::Other("the embedding thread stopped unexpectedly".into()))?;
+        looped?;
+        embedded
+    });
+    let embedded = embedded?;
+
+    on_progress(Progress {
+        stage: Stage::Similarity,
+        done: records.len() as u64,
+        total: records.len() as u64,
+    });
+    let mut vectors: Vec<Option<Vec<f32>>> = vec![None; records.len()];
+    for (i, v) in embedded {
+        vectors[i] = Some(v);
+    }
+    let report = build_report(&info, sha256, &reader, encoder, opts, records, &vectors);
+    on_progress(Progress {
+        stage: Stage::Done,
+        done: report.frames.len() as u64,
+        total: report.frames.len() as u64,
+    });
+    Ok(Analysis { report, vectors })
+}
+
+fn build_report(
+    info: &crate::video::VideoInfo,
+    sha256: String,
+    reader: &VideoReader,
+    encoder: &Encoder,
+    opts: &AnalyzeOptions,
+    mut frames: Vec<FrameRecord>,
+    vectors: &[Option<Vec<f32>>],
+) -> Report {
+    let face_idx: Vec<usize> = (0..frames.len())
+        .filter(|&i| vectors[i].is_some())
+        .collect();
+    let face_vecs: Vec<Vec<f32>> = face_idx
+        .iter()
+        .filter_map(|&i| vectors[i].clone())
+        .collect();
+    let times: Vec<f64> = face_idx.iter().map(|&i| frames[i].time_s).collect();
+    let frame_ids: Vec<u64> = face_idx.iter().map(|&i| frames[i].index).collect();
+    if let Some(r) = identity::reference(&face_vecs) {
+        for (&i, v) in face_idx.iter().zip(&face_vecs) {
+            frames[i].sim_reference = Some(identity::cosine(v, &r));
+        }
+    }
+    for i in 1..frames.len() {
+        if let (Some(a), Some(b)) = (&vectors[i - 1], &vectors[i]) {
+            frames[i].sim_previous = Some(identity::cosine(a, b));
+        }
+    }
+    let window = identity::window_similarity(&times, &face_vecs, &opts.change);
+    for (&i, w) in face_idx.iter().zip(&window) {
+        frames[i].sim_window = *w;
+    }
+    let identity_changes = identity::identity_changes(&frame_ids, &times, &window, &opts.change);
+
+    let sims: Vec<f32> = frames.iter().filter_map(|f| f.sim_reference).collect();
+    let count = |s: FaceStatus| frames.iter().filter(|f| f.status == s).count();
+    let summary = Summary {
+        frames_analysed: frames.len(),
+        frames_with_face: face_idx.len(),
+        frames_multiple_faces: count(FaceStatus::MultipleFaces),
+        frames_subject_lost: count(FaceStatus::SubjectLost),
+        mean_sim_reference: if sims.is_empty() {
+            None
+        } else {
+            Some(sims.iter().sum::<f32>() / sims.len() as f32)
+        },
+        min_sim_reference: sims.iter().copied().reduce(f32::min),
+        identity_changes: identity_changes.len(),
+    };
+    let mut warnings = Vec::new();
+    if frames.is_empty() {
+        warnings.push("no frame could be decoded".to_string());
+    } else if face_idx.is_empty() {
+        warnings.push(format!(
+            "no face was found in any of the {} analysed frames",
+            frames.len()
+        ));
+    }
+    let decoded = reader.frames_decoded();
+    let whole = opts.selection.end_s.is_none();
+    if whole && info.frame_count > 10 && (decoded as f64) < 0.9 * info.frame_count as f64 {
+        warnings.push(format!(
+            "the video seems truncated: {decoded} of the {} frames the container announces could be decoded",
+            info.frame_count
+        ));
+    }
+    if reader.damaged_packets > 0 {
+        warnings.push(format!(
+            "{} damaged packets were skipped while decoding",
+            reader.damaged_packets
+        ));
+    }
+    Report {
+        schema: SCHEMA_VERSION.to_string(),
+        tool: ToolInfo::default(),
+        video: VideoSection {
+            path: info.path.clone(),
+            sha256,
+            fps: info.fps,
+            frame_count: info.frame_count,
+            frames_decoded: decoded,
+            width: info.width,
+            height: info.height,
+            duration_s: info.duration_s,
+            rotation: info.rotation,
+            codec: info.codec.clone(),
+        },
+        encoder: EncoderSection {
+            name: encoder.kind().name().to_string(),
+            weights: encoder.weights_path().to_path_buf(),
+            weights_sha256: encoder.weights_sha256().to_string(),
+        },
+        settings: Settings {
+            every: opts.selection.every,
+            start_s: opts.selection.start_s,
+            end_s: opts.selection.end_s,
+            upsample: opts.upsample,
+            change: opts.change,
+        },
+        frames,
+        identity_changes,
+        summary,
+        warnings,
+    }
+}
+
+/// Reads a still image (format from its content), as RGB.
+pub fn load_image(path: &Path) -> Result<image::RgbImage> {
+    if !path.exists() {
+        return Err(Error::Missing(path.to_path_buf()));
+    }
+    let not_image = |reason: String| Error::NotImage {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let reader = image::ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    if reader.format().is_none() {
+        return Err(not_image("unknown image format".into()));
+    }
+    let img = reader.decode().map_err(|e| not_image(e.to_string()))?;
+    Ok(img.to_rgb8())
+}
+
+/// One embedded still image.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ImageEmbedding {
+    pub path: std::path::PathBuf,
+    /// 1024 numbers (crop ++ mirror), or null when no face was found.
+    pub vector: Option<Vec<f32>>,
+    /// The face used (the largest), or null with `--no-detect` or without a face.
+    pub face: Option<SubjectFace>,
+    /// Faces detected in the image.
+    pub faces: usize,
+}
+
+/// Embeds still images: the largest face of each, or the whole image as the crop
+/// when `faces` is `None` (`--no-detect`).
+pub fn embed_images(
+    paths: &[std::path::PathBuf],
+    encoder: &Encoder,
+    faces: Option<&FaceAnalyzer>,
+    on_crop: &mut dyn FnMut(usize, &FaceCrops) -> Result<()>,
+) -> Result<Vec<ImageEmbedding>> {
+    let mut out = Vec::with_capacity(paths.len());
+    for (k, path) in paths.iter().enumerate() {
+        let img = load_image(path)?;
+        let (crops, face, count) = match faces {
+            None => (Some(FaceCrops::whole_image(&img)), None, 0),
+            Some(fa) => {
+                let dets = fa.detect(&img);
+                let best = dets.iter().max_by(|a, b| a.area().total_cmp(&b.area()));
+                (
+                    best.map(|d| FaceCrops::from_detection(&img, d)),
+                    best.map(SubjectFace::from),
+                    dets.len(),
+                )
+            }
+        };
+        let vector = match &crops {
+            Some(c) => {
+                on_crop(k, c)?;
+                encoder.embed(&[c])?.pop()
+            }
+            None => None,
+        };
+        out.push(ImageEmbedding {
+            path: path.clone(),
+            vector,
+            face,
+            faces: count,
+        });
+    }
+    Ok(out)
+}

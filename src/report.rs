@@ -1,0 +1,116 @@
+//! The analysis report: a versioned JSON document (schema in the README).
+
+use crate::faces::{BBox, Detection, FaceStatus};
+use crate::identity::{ChangeParams, IdentityChange};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Bumped whenever a field changes meaning or disappears.
+pub const SCHEMA_VERSION: &str = "ti2net.report/1";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema: String,
+    pub tool: ToolInfo,
+    pub video: VideoSection,
+    pub encoder: EncoderSection,
+    pub settings: Settings,
+    pub frames: Vec<FrameRecord>,
+    pub identity_changes: Vec<IdentityChange>,
+    pub summary: Summary,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl Default for ToolInfo {
+    fn default() -> Self {
+        Self {
+            name: "ti2net".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VideoSection {
+    pub path: PathBuf,
+    pub sha256: String,
+    pub fps: f64,
+    pub frame_count: u64,
+    pub frames_decoded: u64,
+    pub width: u32,
+    pub height: u32,
+    pub duration_s: f64,
+    pub rotation: i32,
+    pub codec: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EncoderSection {
+    pub name: String,
+    pub weights: PathBuf,
+    pub weights_sha256: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    pub every: u32,
+    pub start_s: Option<f64>,
+    pub end_s: Option<f64>,
+    pub upsample: bool,
+    pub change: ChangeParams,
+}
+
+/// The subject's face in one frame.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SubjectFace {
+    #[serde(rename = "box")]
+    pub bbox: BBox,
+    pub landmarks: Vec<[f32; 2]>,
+}
+
+impl From<&Detection> for SubjectFace {
+    fn from(d: &Detection) -> Self {
+        Self {
+            bbox: d.bbox,
+            landmarks: d.landmarks.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FrameRecord {
+    pub index: u64,
+    pub time_s: f64,
+    /// Faces detected in the frame.
+    pub faces: usize,
+    pub status: FaceStatus,
+    /// A scene cut was detected just before this frame (the track restarted).
+    pub scene_cut: bool,
+    /// The subject's face, or null.
+    pub face: Option<SubjectFace>,
+    /// Boxes of the other faces.
+    pub others: Vec<BBox>,
+    /// Cosine similarity to the clip's reference identity.
+    pub sim_reference: Option<f32>,
+    /// Cosine similarity to the previous analysed frame (null when either lacks a face).
+    pub sim_previous: Option<f32>,
+    /// Similarity of the mean identity over the window before to the window after.
+    pub sim_window: Option<f32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Summary {
+    pub frames_analysed: usize,
+    pub frames_with_face: usize,
+    pub frames_multiple_faces: usize,
+    pub frames_subject_lost: usize,
+    pub mean_sim_reference: Option<f32>,
+    pub min_sim_reference: Option<f32>,
+    pub identity_changes: usize,
+}
