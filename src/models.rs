@@ -163,7 +163,7 @@ pub fn import_mobilefacenet(onnx: &Path, out: &Path, force: bool, any_hash: bool
 
 /// Serialises named f32 tensors with metadata.
 pub fn to_safetensors(
-    tensors: &HashMap<String, (Vec<usize>, Vec<f32>)>,
+    tensors: &mobilefacenet::NamedTensors,
     metadata: HashMap<String, String>,
 ) -> Result<Vec<u8>> {
     let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors

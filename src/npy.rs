@@ -54,7 +54,7 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
         .map_err(|e| Error::data(path, format!("not a .npy array ({e})")))?;
     let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
     let dtype = npy.dtype();
-    let data: Vec<f32> = match dtype.descr().as_str() {
+    let data: Vec<f32> = match dtype.descr().trim_matches('\'') {
         "<f4" => npy.into_vec::<f32>(),
         "<f8" => npy
             .into_vec::<f64>()
@@ -81,7 +81,7 @@ pub fn read_i64(path: &Path) -> Result<Vec<i64>> {
             format!("has shape {:?}, expected a vector", npy.shape()),
         ));
     }
-    match npy.dtype().descr().as_str() {
+    match npy.dtype().descr().trim_matches('\'') {
         "<i8" => npy.into_vec::<i64>(),
         "<i4" => npy
             .into_vec::<i32>()

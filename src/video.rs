@@ -341,7 +341,7 @@ impl VideoReader {
                 }
             }
             let first = *self.first_selected.get_or_insert(index);
-            if (index - first) % self.selection.every as u64 != 0 {
+            if !(index - first).is_multiple_of(self.selection.every as u64) {
                 continue;
             }
             let image = self.convert(&raw)?;

@@ -298,9 +298,12 @@ pub fn input_values(crop: &image::RgbImage, mirror: bool) -> Vec<f32> {
     out
 }
 
+/// Named float tensors: name -> (shape, values).
+pub type NamedTensors = HashMap<String, (Vec<usize>, Vec<f32>)>;
+
 /// Converts `fr_feature.onnx` into the safetensors layout of [`layer_specs`],
 /// checking every layer's operator, attributes and shape on the way.
-pub fn import_onnx(onnx: &Path) -> Result<HashMap<String, (Vec<usize>, Vec<f32>)>> {
+pub fn import_onnx(onnx: &Path) -> Result<NamedTensors> {
     let g = OnnxGraph::read(onnx)?;
     let specs = layer_specs();
     let bad = |m: String| Error::weights(onnx, format!("not the expected MobileFaceNet: {m}"));

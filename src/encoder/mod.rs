@@ -47,7 +47,7 @@ impl std::fmt::Display for EncoderKind {
 
 enum Net {
     Mobile(mobilefacenet::MobileFaceNet),
-    R18(resnet_face::ResNetFace),
+    R18(Box<resnet_face::ResNetFace>),
 }
 
 /// A loaded identity encoder.
@@ -83,7 +83,7 @@ impl Encoder {
             EncoderKind::Mobilefacenet => {
                 Net::Mobile(mobilefacenet::MobileFaceNet::load(weights, device)?)
             }
-            EncoderKind::ArcfaceR18 => Net::R18(resnet_face::ResNetFace::load(weights, device)?),
+            EncoderKind::ArcfaceR18 => Net::R18(Box::new(resnet_face::ResNetFace::load(weights, device)?)),
         };
         Ok(Self {
             kind,

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Makes the committed reference fixtures under tests/fixtures/.
+
+Run once by a developer (needs numpy, pillow, onnxruntime, torch); tests only read
+its outputs. The networks here are written from the facts in shared/REFERENCE.md,
+not copied from the original code.
+
+  python3 scripts/make_fixtures.py
+
+1. mobilefacenet_obama.npy: onnxruntime's output of fr_feature.onnx on
+   obama_aligned.png (a 112x112 crop written by `ti2net embed --crops`) and its
+   mirror: float32 (2, 512). Input BGR, (x - 127) / 128.
+2. r18_module.pth / r18se_module.pth: resnet_face18 (use_se False / True) with
+   deterministic weights, saved from a DataParallel-style state dict (`module.`
+   prefix), zip format, entries re-compressed with deflate so they stay small.
+   r18_outputs.npy / r18se_outputs.npy: PyTorch's outputs on obama_square.png, its
+   mirror and a fixed pattern: float32 (3, 512).
+3. r18_legacy.pth: a small state dict in PyTorch's legacy (non-zip) format.
+"""
+import io
+import math
+import os
+import sys
+import zipfile
+
+import numpy as np
+from PIL import Image
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIX = os.path.join(ROOT, "tests", "fixtures")
+
+
+def mobilefacenet():
+    import onnxruntime as ort
+
+    onnx = os.path.join(ROOT, "weights", "sources", "fr_feature.onnx")
+    crop = np.asarray(Image.open(os.path.join(FIX, "obama_aligned.png")).convert("RGB"), dtype=np.float32)
+    batch = []
+    for img in (crop, crop[:, ::-1, :]):
+        bgr = img[:, :, ::-1]
+        batch.append(((bgr - 127.0) / 128.0).transpose(2, 0, 1))
+    sess = ort.InferenceSession(onnx, providers=["CPUExecutionProvider"])
+    outs = [sess.run(None, {"input": b[None].astype(np.float32)})[0].reshape(512) for b in batch]
+    np.save(os.path.join(FIX, "mobilefacenet_obama.npy"), np.stack(outs).astype(np.float32))
+
+
+def resnet_face18(use_se):
+    import torch
+    from torch import nn
+
+    class SE(nn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.fc = nn.Sequential(nn.Linear(c, c // 16), nn.PReLU(), nn.Linear(c // 16, c), nn.Sigmoid())
+
+        def forward(self, x):
+            y = x.mean(dim=(2, 3))
+            return x * self.fc(y)[:, :, None, None]
+
+    def conv3(i, o, s=1):
+        return nn.Conv2d(i, o, 3, stride=s, padding=1, bias=False)
+
+    class Block(nn.Module):
+        def __init__(self, cin, planes, stride):
+            super().__init__()
+            self.bn0 = nn.BatchNorm2d(cin)
+            self.conv1 = conv3(cin, cin)
+            self.bn1 = nn.BatchNorm2d(cin)
+            self.prelu = nn.PReLU()
+            self.conv2 = conv3(cin, planes, stride)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.se = SE(planes) if use_se else None
+            self.downsample = None
+            if stride != 1 or cin != planes:
+                self.downsample = nn.Sequential(nn.Conv2d(cin, planes, 1, stride=stride, bias=False), nn.BatchNorm2d(planes))
+
+        def forward(self, x):
+            y = self.prelu(self.bn1(self.conv1(self.bn0(x))))
+            y = self.bn2(self.conv2(y))
+            if self.se is not None:
+                y = self.se(y)
+            r = x if self.downsample is None else self.downsample(x)
+            return self.prelu(y + r)
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 64, 3, padding=1, bias=False)
+            self.bn1 = nn.BatchNorm2d(64)
+            self.prelu = nn.PReLU()
+            self.maxpool = nn.MaxPool2d(2, 2)
+            layers, cin = [], 64
+            for planes, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+                layers.append(nn.Sequential(Block(cin, planes, stride), Block(planes, planes, 1)))
+                cin = planes
+            self.layer1, self.layer2, self.layer3, self.layer4 = layers
+            self.bn4 = nn.BatchNorm2d(512)
+            self.dropout = nn.Dropout()
+            self.fc5 = nn.Linear(512 * 8 * 8, 512)
+            self.bn5 = nn.BatchNorm1d(512)
+
+        def forward(self, x):
+            x = self.maxpool(self.prelu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            x = self.dropout(self.bn4(x))
+            return self.bn5(self.fc5(x.flatten(1)))
+
+    net = Net().eval()
+    sd = net.state_dict()
+    for k, (name, t) in enumerate(sd.items()):
+        if t.dtype != torch.float32:
+            continue
+        n = t.numel()
+        i = np.arange(n) % 1009
+        wave = np.sin(0.37 * i + 0.91 * k)
+        if name.endswith("running_var"):
+            v = 0.6 + 0.3 * (1 + wave)
+        elif name.endswith("running_mean") or name.endswith(".bias"):
+            v = 0.1 * wave
+        elif t.dim() == 1 and ("bn" in name or "downsample.1" in name):
+            v = 1.0 + 0.2 * wave  # batch-norm weight
+        elif "prelu" in name or name.endswith("fc.1.weight"):
+            v = 0.25 + 0.05 * wave
+        else:
+            fan_in = n // t.shape[0]
+            v = wave * (1.7 / math.sqrt(fan_in))
+        sd[name] = torch.tensor(v.reshape(t.shape), dtype=torch.float32)
+    net.load_state_dict(sd)
+
+    sq = np.asarray(Image.open(os.path.join(FIX, "obama_square.png")).convert("L"), dtype=np.float32)
+    pattern = np.sin(np.arange(128 * 128).reshape(128, 128) * 0.05) * 200 + 127.5
+    x = np.stack([sq, sq[:, ::-1], pattern])[:, None]
+    x = torch.tensor((x - 127.5) / 127.5, dtype=torch.float32)
+    with torch.no_grad():
+        out = net(x).numpy().astype(np.float32)
+    tag = "r18se" if use_se else "r18"
+    np.save(os.path.join(FIX, f"{tag}_outputs.npy"), out)
+
+    buf = io.BytesIO()
+    torch.save({"module." + k: v for k, v in sd.items()}, buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    with zipfile.ZipFile(os.path.join(FIX, f"{tag}_module.pth"), "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+        for info in src.infolist():
+            dst.writestr(info.filename, src.read(info.filename))
+    return sd
+
+
+def legacy(sd):
+    import torch
+
+    small = {"module.conv1.weight": sd["conv1.weight"], "module.bn1.weight": sd["bn1.weight"]}
+    torch.save(small, os.path.join(FIX, "r18_legacy.pth"), _use_new_zipfile_serialization=False)
+
+
+if __name__ == "__main__":
+    os.makedirs(FIX, exist_ok=True)
+    mobilefacenet()
+    sd = resnet_face18(False)
+    resnet_face18(True)
+    legacy(sd)
+    print("fixtures written to", FIX, file=sys.stderr)

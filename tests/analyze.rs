@@ -1,0 +1,148 @@
+//! `ti2net analyze` on real clips: identity changes at a cut between two people,
+//! none on one person; the report's documented fields; frame selection.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+fn analyze(video: &std::path::Path, extra: &[&str]) -> (Value, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![&"analyze", &video, &"--json", &json];
+    for e in extra {
+        args.push(e);
+    }
+    let o = run(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    (read_json(&json), o)
+}
+
+#[test]
+fn a_cut_between_two_people_is_one_identity_change() {
+    let dir = tempfile::tempdir().unwrap();
+    let crops = dir.path().join("crops");
+    let csv = dir.path().join("f.csv");
+    let (r, _) = analyze(
+        &media("cut.mp4"),
+        &[
+            "--crops",
+            crops.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
+        ],
+    );
+    let changes = r["identity_changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let t = changes[0]["time_s"].as_f64().unwrap();
+    assert!((t - 5.0).abs() <= 0.5, "change at {t} s, the cut is at 5 s");
+    assert!(changes[0]["score"].as_f64().unwrap() > 0.5);
+
+    // Documented report fields.
+    let v = &r["video"];
+    assert_eq!(v["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(
+        (v["width"].as_u64(), v["height"].as_u64()),
+        (Some(400), Some(300))
+    );
+    assert!((v["fps"].as_f64().unwrap() - 25.0).abs() < 1e-6);
+    assert_eq!(v["frame_count"].as_u64(), Some(250));
+    assert!((v["duration_s"].as_f64().unwrap() - 10.0).abs() < 0.1);
+    assert_eq!(r["encoder"]["name"], "mobilefacenet");
+    assert_eq!(r["encoder"]["weights_sha256"].as_str().unwrap().len(), 64);
+    let frames = r["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 250);
+    let s = &r["summary"];
+    assert_eq!(s["frames_analysed"].as_u64(), Some(250));
+    assert!(s["frames_with_face"].as_u64().unwrap() >= 240);
+    let f = frames.iter().find(|f| !f["face"].is_null()).unwrap();
+    assert_eq!(f["face"]["box"].as_array().unwrap().len(), 4);
+    assert_eq!(f["face"]["landmarks"].as_array().unwrap().len(), 68);
+    // Two people: similarity to the reference is high for one and low for the other.
+    let min = s["min_sim_reference"].as_f64().unwrap();
+    assert!(min < 0.5, "min similarity {min}");
+
+    // Crops of every face frame, CSV of every frame.
+    let n_crops = std::fs::read_dir(&crops).unwrap().count();
+    assert_eq!(n_crops as u64, 2 * s["frames_with_face"].as_u64().unwrap());
+    let csv = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(csv.lines().count(), 251);
+}
+
+#[test]
+fn one_person_has_no_identity_change() {
+    for clip in ["cap12_12s.mp4", "franck_12s.mp4"] {
+        let (r, _) = analyze(&media(clip), &["--every", "2"]);
+        let changes = r["identity_changes"].as_array().unwrap();
+        assert!(changes.is_empty(), "{clip}: {changes:?}");
+        let s = &r["summary"];
+        assert!(
+            s["frames_with_face"].as_u64().unwrap() as f64
+                >= 0.9 * s["frames_analysed"].as_u64().unwrap() as f64
+        );
+        assert!(
+            s["mean_sim_reference"].as_f64().unwrap() > 0.7,
+            "{clip}: {s}"
+        );
+    }
+}
+
+#[test]
+fn every_and_time_range_select_frames() {
+    let (r, _) = analyze(
+        &media("cap12_12s.mp4"),
+        &["--every", "5", "--start", "2", "--end", "4"],
+    );
+    let frames = r["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 11, "frames 50, 55, ..., 100");
+    for (k, f) in frames.iter().enumerate() {
+        assert_eq!(f["index"].as_u64(), Some(50 + 5 * k as u64));
+        let t = f["time_s"].as_f64().unwrap();
+        assert!((2.0 - 1e-6..=4.0 + 1e-6).contains(&t));
+    }
+}
+
+#[test]
+fn outputs_are_not_overwritten_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    std::fs::write(&json, b"user work").unwrap();
+    let o = run(&[
+        &"analyze",
+        &media("cut.mp4"),
+        &"--json",
+        &json,
+        &"--end",
+        &"0.5",
+    ]);
+    assert_clean_error(&o, &json, &["exists"]);
+    assert_eq!(std::fs::read(&json).unwrap(), b"user work");
+    let o = run(&[
+        &"analyze",
+        &media("cut.mp4"),
+        &"--json",
+        &json,
+        &"--end",
+        &"0.5",
+        &"--force",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(read_json(&json)["schema"], "ti2net.report/1");
+}
+
+#[test]
+fn models_list_shows_packages_and_hashes() {
+    let o = run(&[&"models", &"list", &"--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let items = v.as_array().unwrap();
+    let onnx = items
+        .iter()
+        .find(|m| m["name"] == "mobilefacenet (source)")
+        .unwrap();
+    assert_eq!(onnx["state"], "ok");
+    assert_eq!(onnx["sha256"], ti2net::models::FR_FEATURE_SHA256);
+    assert!(onnx["package"]
+        .as_str()
+        .unwrap()
+        .contains("faceplugin-face-recognition-js@0.0.1"));
+}

@@ -1,0 +1,98 @@
+//! Shared helpers of the integration tests: paths of the installed models and media
+//! (from `scripts/setup.sh`) and a runner for the `ti2net` binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn media(name: &str) -> PathBuf {
+    let p = root().join("assets/media").join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh",
+        p.display()
+    );
+    p
+}
+
+pub fn photo(name: &str) -> PathBuf {
+    let p = root().join("assets/photos").join(name);
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh",
+        p.display()
+    );
+    p
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    root().join("tests/fixtures").join(name)
+}
+
+pub fn mobilefacenet_weights() -> PathBuf {
+    let p = root().join("weights/mobilefacenet.safetensors");
+    assert!(
+        p.exists(),
+        "{} is missing: run scripts/setup.sh",
+        p.display()
+    );
+    p
+}
+
+pub fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ti2net"));
+    c.env("TI2NET_WEIGHTS", root().join("weights"));
+    for a in args {
+        c.arg(a.as_ref());
+    }
+    c.output().expect("run ti2net")
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).to_string()
+}
+
+/// Asserts a clean failure: non-zero exit, one `error:` line naming `path`, no panic.
+pub fn assert_clean_error(o: &Output, path: &Path, words: &[&str]) -> String {
+    let err = stderr(o);
+    assert!(!o.status.success(), "expected failure, got success: {err}");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line in: {err}"))
+        .to_string();
+    assert_eq!(
+        err.lines().filter(|l| l.starts_with("error:")).count(),
+        1,
+        "{err}"
+    );
+    let name = path.file_name().unwrap().to_string_lossy();
+    assert!(line.contains(&*name), "error does not name {name}: {line}");
+    for w in words {
+        assert!(
+            line.to_lowercase().contains(&w.to_lowercase()),
+            "error lacks {w:?}: {line}"
+        );
+    }
+    line
+}
+
+pub fn read_json(p: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+}
+
+/// Makes a media file with the ffmpeg command line (lavfi sources).
+pub fn ffmpeg(args: &[&str], out: &Path) {
+    let st = Command::new("ffmpeg")
+        .args(["-v", "error", "-y"])
+        .args(args)
+        .arg(out)
+        .status()
+        .expect("run ffmpeg");
+    assert!(st.success());
+}
