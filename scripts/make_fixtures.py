@@ -16,6 +16,13 @@ not copied from the original code.
    r18_outputs.npy / r18se_outputs.npy: PyTorch's outputs on obama_square.png, its
    mirror and a fixed pattern: float32 (3, 512).
 3. r18_legacy.pth: a small state dict in PyTorch's legacy (non-zip) format.
+4. ti2net_h64.pth: TI2Net (bidirectional GRU 1024 -> 64, linear_1, linear_2) with
+   torch.manual_seed(0) weights, saved with `module.` keys as DataParallel would;
+   ti2net_inputs.npy (3, 63, 1024) fixed inputs; ti2net_latent.npy (3, 128) and
+   ti2net_probs.npy (3, 2) PyTorch's outputs (eval mode).
+   ti2net_ids.npy / ti2net_lens.npy (int32): an identity file of two videos (140 and
+   170 frames) and ti2net_clip_probs.npy: PyTorch's fake probability of each clip
+   (64 vectors every 2nd frame, differenced, starts 0, 16, 32, ... that fit).
 """
 import io
 import math
@@ -152,10 +159,59 @@ def legacy(sd):
     torch.save(small, os.path.join(FIX, "r18_legacy.pth"), _use_new_zipfile_serialization=False)
 
 
+def ti2net():
+    import torch
+    from torch import nn
+
+    class TI2Net(nn.Module):
+        def __init__(self, hidden):
+            super().__init__()
+            self.rnn = nn.GRU(1024, hidden, batch_first=True, bidirectional=True)
+            self.linear_1 = nn.Linear(2 * hidden, 128)
+            self.linear_2 = nn.Linear(128, 2)
+            self.dropout = nn.Dropout(0.7)
+
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            latent = out[:, -1, :]
+            y = self.linear_2(torch.relu(self.linear_1(self.dropout(latent))))
+            return latent, torch.softmax(y, dim=1)
+
+    torch.manual_seed(0)
+    net = TI2Net(64).eval()
+    sd = net.state_dict()
+    torch.save({"module." + k: v for k, v in sd.items()}, os.path.join(FIX, "ti2net_h64.pth"))
+    b, t, d = np.meshgrid(np.arange(3), np.arange(63), np.arange(1024), indexing="ij")
+    x = (0.5 * np.sin(0.013 * d + 0.7 * t + 1.3 * b)).astype(np.float32)
+    np.save(os.path.join(FIX, "ti2net_inputs.npy"), x)
+    with torch.no_grad():
+        latent, probs = net(torch.tensor(x))
+    np.save(os.path.join(FIX, "ti2net_latent.npy"), latent.numpy().astype(np.float32))
+    np.save(os.path.join(FIX, "ti2net_probs.npy"), probs.numpy().astype(np.float32))
+
+    rng = np.random.default_rng(7)
+    lens = np.array([140, 170], dtype=np.int32)
+    ids = rng.normal(0.0, 1.0, (int(lens.sum()), 1024)).astype(np.float32)
+    ids = np.cumsum(ids * 0.05, axis=0).astype(np.float32)  # smooth like a real track
+    np.save(os.path.join(FIX, "ti2net_ids.npy"), ids)
+    np.save(os.path.join(FIX, "ti2net_lens.npy"), lens)
+    probs_out, at = [], 0
+    for n in lens:
+        v = ids[at:at + n]
+        at += n
+        for s in range(0, n - 127 + 1, 16):
+            clip = v[s:s + 127:2]
+            with torch.no_grad():
+                _, p = net(torch.tensor(np.diff(clip, axis=0)[None]))
+            probs_out.append(p[0, 1].item())
+    np.save(os.path.join(FIX, "ti2net_clip_probs.npy"), np.array(probs_out, dtype=np.float32))
+
+
 if __name__ == "__main__":
     os.makedirs(FIX, exist_ok=True)
     mobilefacenet()
     sd = resnet_face18(False)
     resnet_face18(True)
     legacy(sd)
+    ti2net()
     print("fixtures written to", FIX, file=sys.stderr)

@@ -6,8 +6,10 @@
 
 pub mod align;
 pub mod bench;
+pub mod classifier;
 pub mod encoder;
 pub mod error;
+pub mod extract;
 pub mod faces;
 pub mod fsutil;
 pub mod identity;

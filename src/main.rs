@@ -13,6 +13,8 @@ use ti2net::pipeline::{self, AnalyzeOptions, Stage};
 use ti2net::video::FrameSelection;
 use ti2net::{identity, models, npy};
 
+mod cli;
+
 #[derive(Parser)]
 #[command(
     name = "ti2net",
@@ -35,10 +37,21 @@ enum Command {
     Models(ModelsCommand),
     /// Time each stage of the pipeline on a video, in frames per second.
     Bench(BenchArgs),
+    /// Score every clip of every video of an identity file with a TI2Net checkpoint.
+    Classify(cli::ClassifyArgs),
+    /// Identity files (the original's format) from folders of videos, resumable.
+    Extract(cli::ExtractArgs),
+    /// Train TI2Net on real and fake identity files.
+    Train(cli::TrainArgs),
+    /// Clip- and video-level accuracy, AUC, EER and ROC of a checkpoint.
+    Eval(cli::EvalArgs),
+    /// Face-swap-like identity files from real tracks of two or more people (time-varying
+    /// leak of a second identity with jitter), to demonstrate and test training.
+    Blend(cli::BlendArgs),
 }
 
 #[derive(Args, Clone)]
-struct EncoderArgs {
+pub struct EncoderArgs {
     /// Identity network.
     #[arg(long, value_enum, default_value_t = EncoderKind::Mobilefacenet)]
     encoder: EncoderKind,
@@ -51,11 +64,11 @@ struct EncoderArgs {
     cuda: bool,
     /// dlib 68-landmark model (default: Debian's libdlib-data file).
     #[arg(long)]
-    landmarks: Option<PathBuf>,
+    pub landmarks: Option<PathBuf>,
 }
 
 impl EncoderArgs {
-    fn load(&self) -> Result<Encoder> {
+    pub fn load(&self) -> Result<Encoder> {
         let weights = match (&self.weights, self.encoder) {
             (Some(w), _) => w.clone(),
             (None, EncoderKind::Mobilefacenet) => models::mobilefacenet_weights(),
@@ -114,6 +127,15 @@ struct AnalyzeArgs {
     /// Similarity of the two windows under which an identity change is reported.
     #[arg(long, default_value_t = 0.5)]
     change_threshold: f32,
+    /// TI2Net checkpoint: adds a verdict with per-window evidence to the report.
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// Face frames between the starts of two scored windows.
+    #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    stride: usize,
+    /// Decision threshold on the mean fake probability.
+    #[arg(long, default_value_t = ti2net::classifier::DEFAULT_THRESHOLD)]
+    threshold: f32,
     /// Replace output files that exist.
     #[arg(long)]
     force: bool,
@@ -209,6 +231,11 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Command::Embed(a)) => embed(a),
         Some(Command::Models(m)) => models_cmd(m),
         Some(Command::Bench(b)) => bench(b),
+        Some(Command::Classify(a)) => cli::classify(a),
+        Some(Command::Extract(a)) => cli::extract(a),
+        Some(Command::Train(a)) => cli::train(a),
+        Some(Command::Eval(a)) => cli::eval(a),
+        Some(Command::Blend(a)) => cli::blend(a),
     }
 }
 
@@ -265,6 +292,14 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
     )?;
     let enc = a.enc.load()?;
     let faces = a.enc.faces(!a.no_upsample)?;
+    let detector = match &a.checkpoint {
+        Some(c) => {
+            let d = ti2net::classifier::Detector::load(c, &encoder::device(a.enc.cuda)?)?;
+            d.checkpoint.check_encoder(c, enc.kind().name())?;
+            Some(d)
+        }
+        None => None,
+    };
     crops_dir(&a.crops, a.force)?;
     let opts = AnalyzeOptions {
         selection: FrameSelection {
@@ -302,7 +337,7 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
         None => Ok(()),
     };
     let cancel = AtomicBool::new(false);
-    let analysis = pipeline::analyze(
+    let mut analysis = pipeline::analyze(
         &a.video,
         &enc,
         &faces,
@@ -312,6 +347,9 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
         &cancel,
     )?;
     bar.finish_and_clear();
+    if let Some(d) = &detector {
+        analysis.add_verdict(d, a.stride, a.threshold)?;
+    }
     let report = &analysis.report;
     write_output(&a.json, &serde_json::to_vec_pretty(report)?, a.force)?;
     if let Some(csv) = &a.csv {
@@ -349,6 +387,18 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
             .map(|c| format!(" at {:.2} s (score {:.2})", c.time_s, c.score))
             .collect::<String>()
     );
+    if let Some(v) = &report.verdict {
+        match v.p_fake {
+            Some(p) => eprintln!(
+                "verdict: {} (mean fake probability {p:.3} over {} windows, threshold {:.2}; majority vote: {})",
+                v.label,
+                v.windows.len(),
+                v.threshold,
+                v.majority_label.as_deref().unwrap_or("-")
+            ),
+            None => eprintln!("verdict: {}", v.note.as_deref().unwrap_or("undetermined")),
+        }
+    }
     for w in &report.warnings {
         eprintln!("warning: {}: {w}", a.video.display());
     }

@@ -68,6 +68,37 @@ impl Analysis {
         self.vectors.iter().flatten().collect()
     }
 
+    /// The subject's face frames: (video frame indices, times, vectors row-major n x 1024).
+    pub fn face_track(&self) -> (Vec<u64>, Vec<f64>, Vec<f32>) {
+        let mut frames = Vec::new();
+        let mut times = Vec::new();
+        let mut flat = Vec::new();
+        for (f, v) in self.report.frames.iter().zip(&self.vectors) {
+            if let Some(v) = v {
+                frames.push(f.index);
+                times.push(f.time_s);
+                flat.extend_from_slice(v);
+            }
+        }
+        (frames, times, flat)
+    }
+
+    /// Runs TI2Net on the subject track and stores the verdict in the report.
+    pub fn add_verdict(
+        &mut self,
+        det: &crate::classifier::Detector,
+        stride: usize,
+        threshold: f32,
+    ) -> Result<()> {
+        det.checkpoint
+            .check_encoder(&det.path, &self.report.encoder.name)?;
+        let (frames, times, flat) = self.face_track();
+        self.report.verdict = Some(crate::classifier::verdict(
+            det, &flat, &frames, &times, stride, threshold,
+        )?);
+        Ok(())
+    }
+
     /// True when the decoder stopped well before the frames the container announces.
     pub fn truncated(&self) -> bool {
         self.report
@@ -305,6 +336,7 @@ fn build_report(
         frames,
         identity_changes,
         summary,
+        verdict: None,
         warnings,
     }
 }

@@ -18,6 +18,9 @@ pub struct Report {
     pub frames: Vec<FrameRecord>,
     pub identity_changes: Vec<IdentityChange>,
     pub summary: Summary,
+    /// TI2Net's verdict, when a checkpoint was given (`analyze --checkpoint`).
+    #[serde(default)]
+    pub verdict: Option<crate::classifier::Verdict>,
     pub warnings: Vec<String>,
 }
 

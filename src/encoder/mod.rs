@@ -83,7 +83,9 @@ impl Encoder {
             EncoderKind::Mobilefacenet => {
                 Net::Mobile(mobilefacenet::MobileFaceNet::load(weights, device)?)
             }
-            EncoderKind::ArcfaceR18 => Net::R18(Box::new(resnet_face::ResNetFace::load(weights, device)?)),
+            EncoderKind::ArcfaceR18 => {
+                Net::R18(Box::new(resnet_face::ResNetFace::load(weights, device)?))
+            }
         };
         Ok(Self {
             kind,

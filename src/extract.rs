@@ -1,0 +1,308 @@
+//! Identity files from folders of videos (the original's format), in parallel and
+//! resumable: each video's vectors are written to a part file as soon as it is done,
+//! so an interrupted run redoes no finished video and leaves nothing half-written.
+
+use crate::encoder::{Encoder, ID_DIM};
+use crate::error::{Error, Result};
+use crate::faces::FaceAnalyzer;
+use crate::fsutil::{sha256_bytes, write_atomic};
+use crate::pipeline::{self, AnalyzeOptions};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+pub const VIDEO_EXTENSIONS: &[&str] = &[
+    "mp4", "avi", "mov", "mkv", "webm", "m4v", "mpg", "mpeg", "flv", "wmv",
+];
+
+/// One row of the extraction table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExtractRow {
+    pub video: PathBuf,
+    pub frames: usize,
+    pub faces: usize,
+    /// Null when the video was extracted; else why not, or a warning.
+    pub problem: Option<String>,
+    /// Whether its vectors are in the identity file.
+    pub included: bool,
+    /// Part file holding its vectors (inside the parts folder).
+    pub part: String,
+}
+
+/// Video files under the given paths (files or folders, searched recursively), sorted.
+pub fn find_videos(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        if p.is_dir() {
+            let rd = std::fs::read_dir(p).map_err(|e| Error::io(p, e))?;
+            for e in rd {
+                let e = e.map_err(|e| Error::io(p, e))?;
+                walk(&e.path(), out)?;
+            }
+        } else if p
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+            .unwrap_or(false)
+        {
+            out.push(p.to_path_buf());
+        }
+        Ok(())
+    }
+    for p in paths {
+        if !p.exists() {
+            return Err(Error::Missing(p.clone()));
+        }
+        if p.is_file() {
+            out.push(p.clone());
+        } else {
+            walk(p, &mut out)?;
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn part_name(video: &Path) -> String {
+    let stem = video
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let safe: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{}-{}",
+        &sha256_bytes(video.to_string_lossy().as_bytes())[..12],
+        safe
+    )
+}
+
+/// Progress of an extraction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ExtractProgress {
+    pub videos_done: usize,
+    pub videos_total: usize,
+    /// Videos found already done (resumed).
+    pub skipped: usize,
+}
+
+/// What to extract, and how.
+#[derive(Debug, Clone)]
+pub struct ExtractJob {
+    pub videos: Vec<PathBuf>,
+    /// Folder of the per-video part files.
+    pub parts: PathBuf,
+    /// dlib 68-landmark model.
+    pub landmarks: PathBuf,
+    pub opts: AnalyzeOptions,
+    /// Parallel workers.
+    pub threads: usize,
+}
+
+/// Extracts every video into `parts` (one `.npy` and one `.json` per video), with
+/// `threads` workers. Videos already done are skipped.
+pub fn extract_parts(
+    job: &ExtractJob,
+    encoder: &Encoder,
+    on_progress: &(dyn Fn(ExtractProgress) + Sync),
+    cancel: &AtomicBool,
+) -> Result<Vec<ExtractRow>> {
+    let ExtractJob {
+        videos,
+        parts,
+        landmarks,
+        opts,
+        threads,
+    } = job;
+    let (videos, parts, landmarks, opts, threads) = (
+        videos.as_slice(),
+        parts.as_path(),
+        landmarks.as_path(),
+        opts,
+        *threads,
+    );
+    std::fs::create_dir_all(parts).map_err(|e| Error::io(parts, e))?;
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let skipped = AtomicUsize::new(0);
+    let rows: Mutex<Vec<Option<ExtractRow>>> = Mutex::new(vec![None; videos.len()]);
+    let first_error: Mutex<Option<Error>> = Mutex::new(None);
+    let total = videos.len();
+    std::thread::scope(|s| {
+        for w in 0..threads.max(1) {
+            let (next, done, skipped, rows, first_error) =
+                (&next, &done, &skipped, &rows, &first_error);
+            let _ = std::thread::Builder::new()
+                .name(format!("ti2net-extract-{w}"))
+                .spawn_scoped(s, move || {
+                    let faces = match FaceAnalyzer::new(landmarks, opts.upsample) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            if let Ok(mut g) = first_error.lock() {
+                                g.get_or_insert(e);
+                            }
+                            return;
+                        }
+                    };
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= total || cancel.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let video = &videos[i];
+                        let name = part_name(video);
+                        let row_path = parts.join(format!("{name}.json"));
+                        let existing = std::fs::read(&row_path)
+                            .ok()
+                            .and_then(|b| serde_json::from_slice::<ExtractRow>(&b).ok());
+                        let row = match existing {
+                            Some(r) if r.video == *video => {
+                                skipped.fetch_add(1, Ordering::SeqCst);
+                                Ok(r)
+                            }
+                            _ => extract_one(video, &name, parts, encoder, &faces, opts, cancel),
+                        };
+                        match row {
+                            Ok(r) => {
+                                if let Ok(mut g) = rows.lock() {
+                                    g[i] = Some(r);
+                                }
+                            }
+                            Err(Error::Cancelled) => break,
+                            Err(e) => {
+                                if let Ok(mut g) = first_error.lock() {
+                                    g.get_or_insert(e);
+                                }
+                                break;
+                            }
+                        }
+                        let d = done.fetch_add(1, Ordering::SeqCst) + 1;
+                        on_progress(ExtractProgress {
+                            videos_done: d,
+                            videos_total: total,
+                            skipped: skipped.load(Ordering::SeqCst),
+                        });
+                    }
+                });
+        }
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return Err(Error::Cancelled);
+    }
+    Ok(rows
+        .into_inner()
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+fn extract_one(
+    video: &Path,
+    name: &str,
+    parts: &Path,
+    encoder: &Encoder,
+    faces: &FaceAnalyzer,
+    opts: &AnalyzeOptions,
+    cancel: &AtomicBool,
+) -> Result<ExtractRow> {
+    let mut row = ExtractRow {
+        video: video.to_path_buf(),
+        frames: 0,
+        faces: 0,
+        problem: None,
+        included: false,
+        part: format!("{name}.npy"),
+    };
+    match pipeline::analyze(
+        video,
+        encoder,
+        faces,
+        opts,
+        &mut |_| {},
+        &mut |_, _| Ok(()),
+        cancel,
+    ) {
+        Ok(a) => {
+            let vecs = a.face_vectors();
+            row.frames = a.report.frames.len();
+            row.faces = vecs.len();
+            if !a.report.warnings.is_empty() {
+                row.problem = Some(a.report.warnings.join("; "));
+            }
+            let flat: Vec<f32> = vecs.iter().flat_map(|v| v.iter().copied()).collect();
+            write_atomic(
+                &parts.join(&row.part),
+                &crate::npy::f32_matrix_bytes(vecs.len(), ID_DIM, &flat)?,
+                true,
+            )?;
+            row.included = true;
+        }
+        Err(Error::Cancelled) => return Err(Error::Cancelled),
+        Err(e) => row.problem = Some(e.to_string()),
+    }
+    write_atomic(
+        &parts.join(format!("{name}.json")),
+        &serde_json::to_vec_pretty(&row).unwrap_or_default(),
+        true,
+    )?;
+    Ok(row)
+}
+
+/// Stacks the parts of the included videos, in the table's order, into the identity
+/// file and its lengths file.
+pub fn assemble(
+    rows: &[ExtractRow],
+    parts: &Path,
+    ids: &Path,
+    lens: &Path,
+    overwrite: bool,
+) -> Result<()> {
+    let mut flat = Vec::new();
+    let mut lengths = Vec::new();
+    for r in rows.iter().filter(|r| r.included) {
+        let p = parts.join(&r.part);
+        let (shape, data) = crate::npy::read_f32(&p)?;
+        let n = shape.first().copied().unwrap_or(0);
+        flat.extend(data);
+        lengths.push(n as i64);
+    }
+    let n: i64 = lengths.iter().sum();
+    write_atomic(
+        ids,
+        &crate::npy::f32_matrix_bytes(n as usize, ID_DIM, &flat)?,
+        overwrite,
+    )?;
+    write_atomic(lens, &crate::npy::i64_vector_bytes(&lengths)?, overwrite)?;
+    Ok(())
+}
+
+/// The table as CSV.
+pub fn table_csv(rows: &[ExtractRow]) -> String {
+    let mut s = String::from("video,frames,faces,included,problem\n");
+    for r in rows {
+        let q = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
+        s.push_str(&format!(
+            "{},{},{},{},{}\n",
+            q(&r.video.to_string_lossy()),
+            r.frames,
+            r.faces,
+            r.included,
+            q(r.problem.as_deref().unwrap_or(""))
+        ));
+    }
+    s
+}
