@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ti2net/target}"
 scripts/setup.sh --no-run
-cargo test --all-targets "$@"
+cargo test --all-targets --no-fail-fast "$@"

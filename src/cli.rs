@@ -347,6 +347,7 @@ pub fn train(a: TrainArgs) -> Result<i32> {
             });
             pb.reset();
         }
+        TrainEvent::Validation { .. } => {}
         TrainEvent::Finished(_) => pb.finish_and_clear(),
     };
     let control = TrainControl::default();

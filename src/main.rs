@@ -332,9 +332,9 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
         });
     };
     let crops = a.crops.clone();
-    let mut on_crop = |index: u64, c: &FaceCrops| match &crops {
-        Some(d) => save_crops(d, &format!("{index:06}"), c),
-        None => Ok(()),
+    let mut on_crop = |frame: &ti2net::video::Frame, c: Option<&FaceCrops>| match (&crops, c) {
+        (Some(d), Some(c)) => save_crops(d, &format!("{:06}", frame.index), c),
+        _ => Ok(()),
     };
     let cancel = AtomicBool::new(false);
     let mut analysis = pipeline::analyze(

@@ -110,14 +110,17 @@ impl Analysis {
 
 type Batch = Vec<(usize, FaceCrops)>;
 
-/// Analyses one video. `on_crop` receives each subject crop with its frame index.
+/// Receives each analysed frame with the subject's crops (if any) as the pipeline goes.
+pub type FrameSink<'a> = dyn FnMut(&crate::video::Frame, Option<&FaceCrops>) -> Result<()> + 'a;
+
+/// Analyses one video. `on_frame` receives each analysed frame and the subject's crops.
 pub fn analyze(
     video: &Path,
     encoder: &Encoder,
     faces: &FaceAnalyzer,
     opts: &AnalyzeOptions,
     on_progress: &mut dyn FnMut(Progress),
-    on_crop: &mut dyn FnMut(u64, &FaceCrops) -> Result<()>,
+    on_frame: &mut FrameSink,
     cancel: &AtomicBool,
 ) -> Result<Analysis> {
     let mut reader = VideoReader::open(video, opts.selection)?;
@@ -170,9 +173,9 @@ pub fn analyze(
                 let (chosen, status) = tracker.update(&dets, cut);
                 let subject = chosen.map(|i| &dets[i]);
                 let idx = records.len();
-                if let Some(d) = subject {
-                    let crops = FaceCrops::from_detection(&frame.image, d);
-                    on_crop(frame.index, &crops)?;
+                let crops = subject.map(|d| FaceCrops::from_detection(&frame.image, d));
+                on_frame(&frame, crops.as_ref())?;
+                if let Some(crops) = crops {
                     pending.push((idx, crops));
                 }
                 records.push(FrameRecord {

@@ -136,6 +136,6 @@ mod tests {
         let last = r.last().unwrap();
         assert_eq!((last.fpr, last.tpr), (1.0, 1.0));
         assert_eq!(eer(&r), Some(0.0));
-        assert_eq!(accuracy(&[0.1, 0.6, 0.5, 0.9], &l, 0.5), Some(0.5));
+        assert_eq!(accuracy(&[0.1, 0.6, 0.5, 0.9], &l, 0.5), Some(0.75));
     }
 }

@@ -118,6 +118,11 @@ pub enum TrainEvent {
         loss: f64,
     },
     Epoch(EpochRecord),
+    /// The validation ROC curve of an epoch (sent before its record).
+    Validation {
+        epoch: usize,
+        roc: Vec<RocPoint>,
+    },
     Finished(Box<TrainSummary>),
 }
 
@@ -703,6 +708,10 @@ pub fn train(
                 true,
             )?;
         }
+        on_event(&TrainEvent::Validation {
+            epoch: epoch + 1,
+            roc: ev.roc_clip.clone(),
+        });
         on_event(&TrainEvent::Epoch(rec));
     }
 
