@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod faces;
 pub mod fsutil;
+pub mod gui;
 pub mod identity;
 pub mod models;
 pub mod npy;

@@ -35,6 +35,11 @@ enum Command {
     /// Installed models.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Open the desktop workbench (the default without a command).
+    Gui {
+        /// A video to analyse at once.
+        video: Option<PathBuf>,
+    },
     /// Time each stage of the pipeline on a video, in frames per second.
     Bench(BenchArgs),
     /// Score every clip of every video of an identity file with a TI2Net checkpoint.
@@ -223,8 +228,11 @@ fn one_sentence(e: &anyhow::Error) -> String {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
+            ti2net::gui::run(None)?;
+            Ok(0)
+        }
+        Some(Command::Gui { video }) => {
+            ti2net::gui::run(video)?;
             Ok(0)
         }
         Some(Command::Analyze(a)) => analyze(a),

@@ -1,0 +1,165 @@
+//! The analysis job: runs the library's pipeline on a named worker thread and reports
+//! to the UI through a channel. Cancelling sets a flag the pipeline checks between
+//! frames; a dropped job cancels itself.
+
+use crate::align::FaceCrops;
+use crate::classifier::Detector;
+use crate::encoder::{self, Encoder, EncoderKind};
+use crate::faces::FaceAnalyzer;
+use crate::pipeline::{self, AnalyzeOptions, Progress};
+use crate::report::Report;
+use image::RgbImage;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+
+/// Longest side of the frames the UI keeps (a memory budget for long videos).
+pub const FRAME_SIDE: u32 = 480;
+/// Frames kept at most; beyond it every n-th analysed frame is kept.
+pub const MAX_FRAMES: usize = 2000;
+
+/// Everything a job needs.
+#[derive(Debug, Clone)]
+pub struct JobSpec {
+    pub video: PathBuf,
+    pub encoder: EncoderKind,
+    pub weights: PathBuf,
+    pub landmarks: PathBuf,
+    pub checkpoint: Option<PathBuf>,
+    pub cuda: bool,
+    pub opts: AnalyzeOptions,
+    pub stride: usize,
+    pub threshold: f32,
+}
+
+/// What the worker sends.
+pub enum JobMsg {
+    Stage(String),
+    Progress(Progress),
+    Frame {
+        index: u64,
+        time_s: f64,
+        image: RgbImage,
+    },
+    Crop {
+        index: u64,
+        crop: RgbImage,
+    },
+    Done(Box<Report>, Vec<Option<Vec<f32>>>),
+    Failed(String),
+    Cancelled,
+}
+
+/// A running analysis.
+pub struct Job {
+    pub spec: JobSpec,
+    pub rx: Receiver<JobMsg>,
+    cancel: Arc<AtomicBool>,
+}
+
+impl Job {
+    pub fn start(spec: JobSpec, repaint: impl Fn() + Send + 'static) -> std::io::Result<Self> {
+        let (tx, rx) = channel();
+        let cancel = Arc::new(AtomicBool::new(false));
+        let c = cancel.clone();
+        let s = spec.clone();
+        std::thread::Builder::new()
+            .name("ti2net-analysis".into())
+            .spawn(move || {
+                let send = |m: JobMsg| {
+                    let _ = tx.send(m);
+                    repaint();
+                };
+                match run(&s, &c, &send) {
+                    Ok(()) => {}
+                    Err(crate::Error::Cancelled) => send(JobMsg::Cancelled),
+                    Err(e) => send(JobMsg::Failed(e.to_string())),
+                }
+            })?;
+        Ok(Self { spec, rx, cancel })
+    }
+
+    pub fn cancel(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}
+
+fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result<()> {
+    send(JobMsg::Stage("loading models".into()));
+    let device = encoder::device(s.cuda)?;
+    let enc = Encoder::load(s.encoder, &s.weights, &device)?;
+    let faces = FaceAnalyzer::new(&s.landmarks, s.opts.upsample)?;
+    let detector = match &s.checkpoint {
+        Some(c) => {
+            let d = Detector::load(c, &device)?;
+            d.checkpoint.check_encoder(c, enc.kind().name())?;
+            Some(d)
+        }
+        None => None,
+    };
+    let info = crate::video::VideoReader::open(&s.video, s.opts.selection)?
+        .info()
+        .clone();
+    let keep_every =
+        ((info.frame_count as usize / s.opts.selection.every.max(1) as usize) / MAX_FRAMES).max(1);
+    let mut n = 0usize;
+    let mut last_progress = std::time::Instant::now();
+    send(JobMsg::Stage("analysing".into()));
+    let mut on_progress = |p: Progress| {
+        if last_progress.elapsed().as_millis() > 50 || p.done == p.total {
+            last_progress = std::time::Instant::now();
+            send(JobMsg::Progress(p));
+        }
+    };
+    let mut on_frame = |f: &crate::video::Frame, c: Option<&FaceCrops>| {
+        if n.is_multiple_of(keep_every) {
+            let (w, h) = (f.image.width(), f.image.height());
+            let scale = (FRAME_SIDE as f32 / w.max(h) as f32).min(1.0);
+            let image = if scale < 1.0 {
+                image::imageops::resize(
+                    &f.image,
+                    (w as f32 * scale) as u32,
+                    (h as f32 * scale) as u32,
+                    image::imageops::FilterType::Triangle,
+                )
+            } else {
+                f.image.clone()
+            };
+            send(JobMsg::Frame {
+                index: f.index,
+                time_s: f.time_s,
+                image,
+            });
+        }
+        n += 1;
+        if let Some(c) = c {
+            send(JobMsg::Crop {
+                index: f.index,
+                crop: c.aligned.clone(),
+            });
+        }
+        Ok(())
+    };
+    let mut analysis = pipeline::analyze(
+        &s.video,
+        &enc,
+        &faces,
+        &s.opts,
+        &mut on_progress,
+        &mut on_frame,
+        cancel,
+    )?;
+    if let Some(d) = &detector {
+        send(JobMsg::Stage("verdict".into()));
+        analysis.add_verdict(d, s.stride, s.threshold)?;
+    }
+    send(JobMsg::Done(Box::new(analysis.report), analysis.vectors));
+    Ok(())
+}

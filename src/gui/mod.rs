@@ -1,0 +1,31 @@
+//! The desktop workbench (eframe/egui): analysis, verdict and training.
+//!
+//! A client of the library: every computation is the library's pipeline, classifier
+//! and training code, run on worker threads ([`job`], [`training`]); the UI only
+//! shows state and sends commands. Nothing in the library depends on this module.
+
+pub mod app;
+pub mod job;
+pub mod training;
+
+pub use app::App;
+use eframe::egui;
+use std::path::PathBuf;
+
+/// Opens the window; with a video, its analysis starts at once.
+pub fn run(video: Option<PathBuf>) -> anyhow::Result<()> {
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("ti2net")
+            .with_inner_size([1280.0, 800.0])
+            .with_min_inner_size([900.0, 600.0])
+            .with_drag_and_drop(true),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "ti2net",
+        options,
+        Box::new(move |cc| Ok(Box::new(App::new(cc, video)))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}

@@ -1,0 +1,177 @@
+//! The training panel's worker: the library's `train` on a named thread, with pause,
+//! stop and resume, reporting epochs through a channel.
+
+use crate::classifier::dataset;
+use crate::classifier::metrics::RocPoint;
+use crate::classifier::train::{
+    self, EpochRecord, TrainConfig, TrainControl, TrainData, TrainEvent, TrainFiles,
+};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{channel, Receiver};
+use std::sync::Arc;
+
+pub enum TrainMsg {
+    Started {
+        steps: usize,
+        resumed_from: usize,
+    },
+    Batch {
+        epoch: usize,
+        step: usize,
+        loss: f64,
+    },
+    Epoch(EpochRecord),
+    Roc {
+        epoch: usize,
+        roc: Vec<RocPoint>,
+    },
+    Done {
+        best_epoch: Option<usize>,
+        checkpoint: PathBuf,
+        stopped: bool,
+    },
+    Failed(String),
+}
+
+/// Inputs of a training run, as the panel holds them.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct TrainForm {
+    pub real_ids: String,
+    pub real_lens: String,
+    pub fake_ids: String,
+    pub fake_lens: String,
+    pub out: String,
+    pub encoder: String,
+    pub cfg: TrainConfig,
+}
+
+impl Default for TrainForm {
+    fn default() -> Self {
+        Self {
+            real_ids: String::new(),
+            real_lens: String::new(),
+            fake_ids: String::new(),
+            fake_lens: String::new(),
+            out: "ti2net-model.safetensors".into(),
+            encoder: "mobilefacenet".into(),
+            cfg: TrainConfig {
+                epochs: 30,
+                lr: 1e-4,
+                ..Default::default()
+            },
+        }
+    }
+}
+
+pub struct TrainJob {
+    pub rx: Receiver<TrainMsg>,
+    pub control: Arc<TrainControl>,
+}
+
+fn opt_path(s: &str) -> Option<PathBuf> {
+    let t = s.trim();
+    (!t.is_empty()).then(|| PathBuf::from(t))
+}
+
+impl TrainJob {
+    pub fn start(
+        form: TrainForm,
+        resume: bool,
+        repaint: impl Fn() + Send + 'static,
+    ) -> std::io::Result<Self> {
+        let (tx, rx) = channel();
+        let control = Arc::new(TrainControl::default());
+        let c = control.clone();
+        std::thread::Builder::new()
+            .name("ti2net-training".into())
+            .spawn(move || {
+                let send = |m: TrainMsg| {
+                    let _ = tx.send(m);
+                    repaint();
+                };
+                let result = (|| -> crate::Result<train::TrainSummary> {
+                    let real = dataset::load(
+                        &PathBuf::from(form.real_ids.trim()),
+                        opt_path(&form.real_lens).as_deref(),
+                    )?;
+                    let fake = dataset::load(
+                        &PathBuf::from(form.fake_ids.trim()),
+                        opt_path(&form.fake_lens).as_deref(),
+                    )?;
+                    let data = TrainData {
+                        real,
+                        fake,
+                        real_groups: None,
+                        fake_groups: None,
+                        encoder: Some(form.encoder.clone()),
+                    };
+                    let files = TrainFiles {
+                        out: PathBuf::from(form.out.trim()),
+                        metrics: None,
+                        resume,
+                        force: !resume,
+                    };
+                    let mut on_event = |e: &TrainEvent| match e {
+                        TrainEvent::Started {
+                            steps_per_epoch,
+                            resumed_from,
+                            ..
+                        } => send(TrainMsg::Started {
+                            steps: *steps_per_epoch,
+                            resumed_from: *resumed_from,
+                        }),
+                        TrainEvent::Batch {
+                            epoch, step, loss, ..
+                        } => send(TrainMsg::Batch {
+                            epoch: *epoch,
+                            step: *step,
+                            loss: *loss,
+                        }),
+                        TrainEvent::Epoch(r) => send(TrainMsg::Epoch(r.clone())),
+                        TrainEvent::Validation { epoch, roc } => send(TrainMsg::Roc {
+                            epoch: *epoch,
+                            roc: roc.clone(),
+                        }),
+                        TrainEvent::Finished(_) => {}
+                    };
+                    train::train(
+                        &data,
+                        &form.cfg,
+                        &files,
+                        &candle_core::Device::Cpu,
+                        &mut on_event,
+                        &c,
+                    )
+                })();
+                match result {
+                    Ok(s) => send(TrainMsg::Done {
+                        best_epoch: s.best_epoch,
+                        checkpoint: s.checkpoint,
+                        stopped: s.stopped,
+                    }),
+                    Err(e) => send(TrainMsg::Failed(e.to_string())),
+                }
+            })?;
+        Ok(Self { rx, control })
+    }
+
+    pub fn set_paused(&self, paused: bool) {
+        self.control.pause.store(paused, Ordering::Relaxed);
+    }
+
+    pub fn stop(&self) {
+        self.control.stop.store(true, Ordering::Relaxed);
+    }
+
+    pub fn paused(&self) -> bool {
+        self.control.pause.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for TrainJob {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
