@@ -109,6 +109,8 @@ pub struct App {
     pending: Vec<Cmd>,
     /// Seconds each UI pass took, the last 240 (for the frame-time readout).
     pub frame_times: std::collections::VecDeque<f32>,
+    /// Where the identity curves were drawn last frame (screen <-> plot coordinates).
+    pub curves_transform: Option<egui_plot::PlotTransform>,
 }
 
 impl App {
@@ -146,6 +148,7 @@ impl App {
             train_status: String::new(),
             pending: Vec::new(),
             frame_times: Default::default(),
+            curves_transform: None,
         };
         if let Some(v) = video {
             app.open(&cc.egui_ctx, v);
@@ -156,6 +159,21 @@ impl App {
     /// True while an analysis runs.
     pub fn busy(&self) -> bool {
         self.job.is_some()
+    }
+
+    /// Face crops received so far.
+    pub fn crop_count(&self) -> usize {
+        self.crops.len()
+    }
+
+    /// Frames received so far.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
+    /// Time of the current frame, in seconds.
+    pub fn current_time(&self) -> f64 {
+        self.time_of(self.current)
     }
 
     /// True while training runs.
@@ -653,7 +671,7 @@ impl App {
             ui.selectable_value(&mut self.tab, Tab::Training, "Training");
             ui.selectable_value(&mut self.tab, Tab::Settings, "Settings");
             ui.separator();
-            if ui.button("Open…").clicked() {
+            if ui.button("Open...").clicked() {
                 match rfd::FileDialog::new().add_filter("video", crate::extract::VIDEO_EXTENSIONS).pick_file() {
                     Some(p) => self.send(Cmd::Open(p)),
                     None => self.messages.push("no file dialog is available (or it was closed): type the video's path and press Analyse".into()),
@@ -704,7 +722,7 @@ impl App {
     fn messages_ui(&mut self, ui: &mut egui::Ui) {
         let mut clear = false;
         ui.horizontal(|ui| {
-            ui.colored_label(Color32::from_rgb(230, 120, 60), "⚠");
+            ui.colored_label(Color32::from_rgb(230, 120, 60), "Attention");
             ui.vertical(|ui| {
                 for m in self.messages.iter().rev().take(3) {
                     ui.label(m);
@@ -722,7 +740,7 @@ impl App {
     fn analysis_ui(&mut self, ui: &mut egui::Ui) {
         if self.frames.is_empty() && self.report.is_none() {
             ui.centered_and_justified(|ui| {
-                ui.label(if self.job.is_some() { "Analysing…" } else { "Open a video (button, drag and drop, or a typed path) to see its identity over time." });
+                ui.label(if self.job.is_some() { "Analysing..." } else { "Open a video (button, drag and drop, or a typed path) to see its identity over time." });
             });
             return;
         }
@@ -747,27 +765,19 @@ impl App {
     fn frame_ui(&mut self, ui: &mut egui::Ui) {
         ui.horizontal(|ui| {
             if ui
-                .button(if self.playing {
-                    "⏸ Pause"
-                } else {
-                    "▶ Play"
-                })
+                .button(if self.playing { "Pause" } else { "Play" })
                 .clicked()
             {
                 self.send(Cmd::TogglePlay);
             }
             if ui
-                .button("◀")
+                .button("<")
                 .on_hover_text("previous frame (Left)")
                 .clicked()
             {
                 self.send(Cmd::Step(-1));
             }
-            if ui
-                .button("▶|")
-                .on_hover_text("next frame (Right)")
-                .clicked()
-            {
+            if ui.button(">").on_hover_text("next frame (Right)").clicked() {
                 self.send(Cmd::Step(1));
             }
             if let Some(p) = self.frame_pos() {
@@ -905,11 +915,11 @@ impl App {
     fn verdict_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Verdict");
         let Some(r) = &self.report else {
-            ui.label("…");
+            ui.label("...");
             return;
         };
         ui.label(format!(
-            "encoder {} (weights sha256 {}…)",
+            "encoder {} (weights sha256 {}...)",
             r.encoder.name,
             &r.encoder.weights_sha256[..12.min(r.encoder.weights_sha256.len())]
         ));
@@ -936,7 +946,7 @@ impl App {
                 });
                 ui.label(format!("method: {}", v.method));
                 ui.label(format!(
-                    "checkpoint {} (sha256 {}…), trained on {}",
+                    "checkpoint {} (sha256 {}...), trained on {}",
                     v.checkpoint.display(),
                     &v.checkpoint_sha256[..12.min(v.checkpoint_sha256.len())],
                     v.checkpoint_encoder.as_deref().unwrap_or("unknown vectors")
@@ -1018,6 +1028,7 @@ impl App {
                 p.vline(VLine::new("now", cursor).color(Color32::YELLOW));
                 p.pointer_coordinate()
             });
+        self.curves_transform = Some(resp.transform);
         if resp.response.clicked() {
             if let Some(pt) = resp.inner {
                 self.send(Cmd::SeekTime(pt.x));

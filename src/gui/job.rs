@@ -56,6 +56,7 @@ pub struct Job {
     pub spec: JobSpec,
     pub rx: Receiver<JobMsg>,
     cancel: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Job {
@@ -64,7 +65,7 @@ impl Job {
         let cancel = Arc::new(AtomicBool::new(false));
         let c = cancel.clone();
         let s = spec.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("ti2net-analysis".into())
             .spawn(move || {
                 let send = |m: JobMsg| {
@@ -77,7 +78,12 @@ impl Job {
                     Err(e) => send(JobMsg::Failed(e.to_string())),
                 }
             })?;
-        Ok(Self { spec, rx, cancel })
+        Ok(Self {
+            spec,
+            rx,
+            cancel,
+            thread: Some(thread),
+        })
     }
 
     pub fn cancel(&self) {
@@ -86,8 +92,12 @@ impl Job {
 }
 
 impl Drop for Job {
+    /// Cancels and waits for the worker (it stops within one frame's work).
     fn drop(&mut self) {
         self.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 

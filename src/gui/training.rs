@@ -68,6 +68,7 @@ impl Default for TrainForm {
 pub struct TrainJob {
     pub rx: Receiver<TrainMsg>,
     pub control: Arc<TrainControl>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 fn opt_path(s: &str) -> Option<PathBuf> {
@@ -84,7 +85,7 @@ impl TrainJob {
         let (tx, rx) = channel();
         let control = Arc::new(TrainControl::default());
         let c = control.clone();
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("ti2net-training".into())
             .spawn(move || {
                 let send = |m: TrainMsg| {
@@ -154,7 +155,11 @@ impl TrainJob {
                     Err(e) => send(TrainMsg::Failed(e.to_string())),
                 }
             })?;
-        Ok(Self { rx, control })
+        Ok(Self {
+            rx,
+            control,
+            thread: Some(thread),
+        })
     }
 
     pub fn set_paused(&self, paused: bool) {
@@ -171,7 +176,11 @@ impl TrainJob {
 }
 
 impl Drop for TrainJob {
+    /// Stops and waits for the worker (it stops within one batch).
     fn drop(&mut self) {
         self.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

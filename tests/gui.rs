@@ -1,0 +1,132 @@
+//! The real app driven by egui_kittest: analysis of the sample clip (curves, strip,
+//! verdict card), seeking by clicking the plot, a short training run whose plot
+//! grows, and cancelling a running job.
+
+mod common;
+use common::*;
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use std::time::{Duration, Instant};
+use ti2net::gui::app::{Cmd, Tab};
+use ti2net::gui::App;
+
+fn harness<'a>() -> Harness<'a, App> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| App::new(cc, None))
+}
+
+/// Steps the UI until `done` holds (or fails after `secs`).
+fn step_until(h: &mut Harness<'_, App>, secs: u64, what: &str, done: impl Fn(&App) -> bool) {
+    let t = Instant::now();
+    while !done(h.state()) {
+        assert!(
+            t.elapsed() < Duration::from_secs(secs),
+            "timed out waiting for {what}; messages: {:?}",
+            h.state().messages
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    h.step();
+    h.step();
+}
+
+#[test]
+fn analysis_curves_strip_verdict_and_seek_by_clicking_the_plot() {
+    let mut h = harness();
+    h.state_mut().settings.checkpoint = fixture("ti2net_h64.pth").display().to_string();
+    h.state_mut().send(Cmd::Open(media("cut.mp4")));
+    h.step();
+    assert!(h.state().busy(), "the analysis runs on a worker");
+
+    step_until(&mut h, 300, "the analysis", |a| !a.busy());
+    let app = h.state();
+    assert!(app.messages.is_empty(), "{:?}", app.messages);
+    let r = app.report.as_ref().expect("a report");
+    assert_eq!(r.identity_changes.len(), 1);
+    assert!(
+        app.crop_count() >= 240,
+        "face strip crops: {}",
+        app.crop_count()
+    );
+    assert!(r.verdict.is_some());
+    h.get_by_label("Identity over time");
+    h.get_by_label("Frame-by-frame similarity");
+    h.get_by_label_contains("Face strip");
+    h.get_by_label_contains("(threshold");
+    h.get_by_label_contains("method:");
+
+    // Seek by clicking the curves at 7 s.
+    let tr = h.state().curves_transform.expect("the curves were drawn");
+    let pos = tr.position_from_point(&egui_plot::PlotPoint::new(7.0, 0.5));
+    for pressed in [true, false] {
+        h.input_mut().events.push(egui::Event::PointerMoved(pos));
+        h.input_mut().events.push(egui::Event::PointerButton {
+            pos,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: Default::default(),
+        });
+        h.step();
+    }
+    h.step();
+    let t = h.state().current_time();
+    assert!(
+        (t - 7.0).abs() < 0.1,
+        "clicking the plot at 7 s seeks to {t} s"
+    );
+
+    // Keyboard stepping.
+    let before = h.state().current_time();
+    h.key_press(egui::Key::ArrowRight);
+    h.step();
+    assert!(h.state().current_time() > before);
+}
+
+#[test]
+fn a_running_analysis_can_be_cancelled() {
+    let mut h = harness();
+    h.state_mut().send(Cmd::Open(media("franck.mp4")));
+    step_until(&mut h, 120, "the first frames", |a| a.frame_count() > 3);
+    h.get_by_label("Cancel").click();
+    step_until(&mut h, 60, "the cancellation", |a| !a.busy());
+    assert_eq!(h.state().stage, "cancelled");
+    assert!(h.state().report.is_none());
+}
+
+#[test]
+fn training_panel_runs_and_its_plot_grows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = harness();
+    {
+        let f = &mut h.state_mut().settings.train;
+        f.real_ids = fixture("ti2net_ids.npy").display().to_string();
+        f.real_lens = fixture("ti2net_lens.npy").display().to_string();
+        f.fake_ids = fixture("ti2net_ids.npy").display().to_string();
+        f.fake_lens = fixture("ti2net_lens.npy").display().to_string();
+        f.out = dir.path().join("panel.safetensors").display().to_string();
+        f.cfg.epochs = 4;
+        f.cfg.hidden = 16;
+        f.cfg.lr = 1e-3;
+    }
+    h.state_mut().tab = Tab::Training;
+    h.step();
+    h.get_by_label("Start training").click();
+    step_until(&mut h, 60, "the first epoch", |a| {
+        !a.train_history.is_empty()
+    });
+    let first = h.state().train_history.len();
+    assert!(h.state().train_losses.len() >= first);
+    step_until(&mut h, 120, "the end of training", |a| !a.training());
+    assert_eq!(h.state().train_history.len(), 4);
+    assert!(h.state().train_history.len() > first || first == 4);
+    assert!(
+        h.state().train_status.contains("finished"),
+        "{}",
+        h.state().train_status
+    );
+    assert!(dir.path().join("panel.safetensors").exists());
+    h.get_by_label("Use as detector");
+}
