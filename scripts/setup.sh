@@ -158,5 +158,11 @@ TI2NET="$CARGO_TARGET_DIR/debug/ti2net"
 if ((RUN)); then
   mkdir -p out
   say "analysing assets/media/cut.mp4 -> out/cut.json, out/cut.csv, out/cut-crops/"
-  "$TI2NET" analyze assets/media/cut.mp4 --json out/cut.json --csv out/cut.csv --crops out/cut-crops --force
+  "$TI2NET" analyze assets/media/cut.mp4 --json out/cut.json --csv out/cut.csv --crops out/cut-crops --plots out --force
+  if [[ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]]; then
+    say "opening the workbench on assets/media/cut.mp4 (close the window to finish)"
+    "$TI2NET" gui assets/media/cut.mp4
+  else
+    say "no display: on a desktop, run $TI2NET gui assets/media/cut.mp4"
+  fi
 fi

@@ -17,6 +17,7 @@ pub mod identity;
 pub mod models;
 pub mod npy;
 pub mod pipeline;
+pub mod plots;
 pub mod report;
 pub mod video;
 

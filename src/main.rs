@@ -39,6 +39,9 @@ enum Command {
     Gui {
         /// A video to analyse at once.
         video: Option<PathBuf>,
+        /// TI2Net checkpoint to load as the detector (remembered in the settings).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
     },
     /// Time each stage of the pipeline on a video, in frames per second.
     Bench(BenchArgs),
@@ -112,6 +115,10 @@ struct AnalyzeArgs {
     /// Frame-by-frame similarity matrix of the face frames (.npy, float32 N x N).
     #[arg(long)]
     matrix: Option<PathBuf>,
+    /// Folder for pictures: STEM_curves.png (identity curves, verdict windows) and
+    /// STEM_similarity.png (the similarity matrix).
+    #[arg(long)]
+    plots: Option<PathBuf>,
     #[command(flatten)]
     enc: EncoderArgs,
     /// Analyse every N-th frame.
@@ -228,11 +235,11 @@ fn one_sentence(e: &anyhow::Error) -> String {
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         None => {
-            ti2net::gui::run(None)?;
+            ti2net::gui::run(None, None)?;
             Ok(0)
         }
-        Some(Command::Gui { video }) => {
-            ti2net::gui::run(video)?;
+        Some(Command::Gui { video, checkpoint }) => {
+            ti2net::gui::run(video, checkpoint)?;
             Ok(0)
         }
         Some(Command::Analyze(a)) => analyze(a),
@@ -298,6 +305,20 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
         &[&Some(a.json.clone()), &a.csv, &a.vectors, &a.matrix],
         a.force,
     )?;
+    let plot_paths = a.plots.as_ref().map(|dir| {
+        let stem = a
+            .video
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "video".into());
+        (
+            dir.join(format!("{stem}_curves.png")),
+            dir.join(format!("{stem}_similarity.png")),
+        )
+    });
+    if let Some((c, s)) = &plot_paths {
+        check_outputs(&[&Some(c.clone()), &Some(s.clone())], a.force)?;
+    }
     let enc = a.enc.load()?;
     let faces = a.enc.faces(!a.no_upsample)?;
     let detector = match &a.checkpoint {
@@ -380,6 +401,14 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
             &npy::f32_matrix_bytes(owned.len(), owned.len(), &m)?,
             a.force,
         )?;
+    }
+    if let Some((curves, sim)) = &plot_paths {
+        ti2net::plots::curves_png(report, curves)?;
+        let owned: Vec<Vec<f32>> = vecs.iter().map(|v| (*v).clone()).collect();
+        if owned.len() >= 2 {
+            let m = identity::similarity_matrix(&owned);
+            ti2net::plots::matrix_png(&m, owned.len(), owned.len().clamp(256, 1024) as u32, sim)?;
+        }
     }
     let s = &report.summary;
     eprintln!(

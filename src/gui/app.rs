@@ -70,6 +70,7 @@ pub enum Cmd {
     ShowPair(usize, usize),
     ExportReport,
     ExportHeatmap,
+    ExportCurves,
     ExportCrops,
     StartTraining { resume: bool },
     UseCheckpoint(PathBuf),
@@ -111,14 +112,34 @@ pub struct App {
     pub frame_times: std::collections::VecDeque<f32>,
     /// Where the identity curves were drawn last frame (screen <-> plot coordinates).
     pub curves_transform: Option<egui_plot::PlotTransform>,
+    /// Start of the previous UI pass, and the intervals between passes.
+    last_pass: Option<Instant>,
+    /// Scroll the face strip to the current frame at the next pass.
+    strip_follow: bool,
+    /// Show the newest frame while analysing, until the user navigates.
+    follow_live: bool,
+    pub frame_intervals: std::collections::VecDeque<f32>,
+    stats_printed: Instant,
 }
 
 impl App {
     pub fn new(cc: &eframe::CreationContext<'_>, video: Option<PathBuf>) -> Self {
-        let settings: Settings = cc
+        Self::with_checkpoint(cc, video, None)
+    }
+
+    /// Like [`App::new`], with a TI2Net checkpoint to use as the detector.
+    pub fn with_checkpoint(
+        cc: &eframe::CreationContext<'_>,
+        video: Option<PathBuf>,
+        checkpoint: Option<PathBuf>,
+    ) -> Self {
+        let mut settings: Settings = cc
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
+        if let Some(c) = checkpoint {
+            settings.checkpoint = c.display().to_string();
+        }
         let mut app = Self {
             path_input: video
                 .as_ref()
@@ -149,6 +170,11 @@ impl App {
             pending: Vec::new(),
             frame_times: Default::default(),
             curves_transform: None,
+            last_pass: None,
+            strip_follow: false,
+            follow_live: true,
+            frame_intervals: Default::default(),
+            stats_printed: Instant::now(),
         };
         if let Some(v) = video {
             app.open(&cc.egui_ctx, v);
@@ -176,6 +202,28 @@ impl App {
         self.time_of(self.current)
     }
 
+    /// UI pass durations and intervals over the last 240 passes.
+    pub fn frame_stats(&self) -> String {
+        let q = |v: &std::collections::VecDeque<f32>, p: f32| {
+            let mut s: Vec<f32> = v.iter().copied().collect();
+            s.sort_by(f32::total_cmp);
+            s.get(((s.len() as f32 - 1.0) * p).round().max(0.0) as usize)
+                .copied()
+                .unwrap_or(0.0)
+                * 1000.0
+        };
+        format!(
+            "ui pass: median {:.1} ms, p95 {:.1} ms, max {:.1} ms; between passes: median {:.1} ms, p95 {:.1} ms ({} passes, analysis {})",
+            q(&self.frame_times, 0.5),
+            q(&self.frame_times, 0.95),
+            q(&self.frame_times, 1.0),
+            q(&self.frame_intervals, 0.5),
+            q(&self.frame_intervals, 0.95),
+            self.frame_times.len(),
+            if self.busy() { "running" } else { "idle" }
+        )
+    }
+
     /// True while training runs.
     pub fn training(&self) -> bool {
         self.train_job.is_some()
@@ -201,6 +249,7 @@ impl App {
         self.pair = None;
         self.current = 0;
         self.playing = false;
+        self.follow_live = true;
         self.progress = None;
         let v = video.display().to_string();
         self.path_input = v.clone();
@@ -256,6 +305,10 @@ impl App {
                         );
                         let texture =
                             ctx.load_texture(format!("frame-{index}"), ci, TextureOptions::LINEAR);
+                        if self.follow_live {
+                            self.current = index;
+                            self.strip_follow = true;
+                        }
                         self.frames.push(FrameThumb {
                             index,
                             time_s,
@@ -422,7 +475,21 @@ impl App {
     }
 
     fn apply(&mut self, ctx: &egui::Context) {
+        let before = self.current;
+        self.apply_commands(ctx);
+        if self.current != before {
+            self.strip_follow = true;
+        }
+    }
+
+    fn apply_commands(&mut self, ctx: &egui::Context) {
         for cmd in std::mem::take(&mut self.pending) {
+            if matches!(
+                cmd,
+                Cmd::Seek(_) | Cmd::SeekTime(_) | Cmd::Step(_) | Cmd::TogglePlay
+            ) {
+                self.follow_live = false;
+            }
             match cmd {
                 Cmd::Open(p) => self.open(ctx, p),
                 Cmd::Cancel => {
@@ -460,6 +527,7 @@ impl App {
                 }
                 Cmd::ExportReport => self.export(ExportKind::Report),
                 Cmd::ExportHeatmap => self.export(ExportKind::Heatmap),
+                Cmd::ExportCurves => self.export(ExportKind::Curves),
                 Cmd::ExportCrops => self.export(ExportKind::Crops),
                 Cmd::StartTraining { resume } => {
                     let c = ctx.clone();
@@ -510,27 +578,23 @@ impl App {
                     .map(|_| Some(p)),
                 None => Ok(None),
             },
+            ExportKind::Curves => match dialog
+                .clone()
+                .set_file_name(format!("{stem}.curves.png"))
+                .save_file()
+            {
+                Some(p) => crate::plots::curves_png(r, &p).map(|_| Some(p)),
+                None => Ok(None),
+            },
             ExportKind::Heatmap => match (
                 &self.matrix,
                 dialog
+                    .clone()
                     .set_file_name(format!("{stem}.similarity.png"))
                     .save_file(),
             ) {
-                (Some((_, _, _, img)), Some(p)) => {
-                    let big = image::imageops::resize(
-                        img,
-                        512,
-                        512,
-                        image::imageops::FilterType::Nearest,
-                    );
-                    let mut bytes = Vec::new();
-                    big.write_to(
-                        &mut std::io::Cursor::new(&mut bytes),
-                        image::ImageFormat::Png,
-                    )
-                    .map_err(|e| crate::Error::Other(e.to_string()))
-                    .and_then(|_| crate::fsutil::write_atomic(&p, &bytes, true))
-                    .map(|_| Some(p))
+                (Some((_, ids, m, _)), Some(p)) => {
+                    crate::plots::matrix_png(m, ids.len(), 512, &p).map(|_| Some(p))
                 }
                 _ => Ok(None),
             },
@@ -561,30 +625,15 @@ impl App {
 
 enum ExportKind {
     Report,
+    Curves,
     Heatmap,
     Crops,
 }
 
-/// A perceptual colour map for similarity (-0.2 dark blue ... 1 yellow).
+/// The similarity colour map shared with the PNG export.
 pub fn heat(s: f32) -> Color32 {
-    let t = ((s + 0.2) / 1.2).clamp(0.0, 1.0);
-    let stops = [
-        (0.0, [20, 20, 80]),
-        (0.35, [40, 90, 160]),
-        (0.6, [40, 170, 130]),
-        (0.8, [170, 210, 60]),
-        (1.0, [250, 235, 40]),
-    ];
-    for w in stops.windows(2) {
-        let (a, ca) = w[0];
-        let (b, cb) = w[1];
-        if t <= b {
-            let u = (t - a) / (b - a);
-            let mix = |k: usize| (ca[k] as f32 + u * (cb[k] as f32 - ca[k] as f32)) as u8;
-            return Color32::from_rgb(mix(0), mix(1), mix(2));
-        }
-    }
-    Color32::from_rgb(250, 235, 40)
+    let [r, g, b] = crate::plots::heat_rgb(s);
+    Color32::from_rgb(r, g, b)
 }
 
 impl eframe::App for App {
@@ -659,6 +708,20 @@ impl eframe::App for App {
             self.frame_times.pop_front();
         }
         self.frame_times.push_back(t0.elapsed().as_secs_f32());
+        if let Some(prev) = self.last_pass {
+            if self.frame_intervals.len() >= 240 {
+                self.frame_intervals.pop_front();
+            }
+            self.frame_intervals
+                .push_back(t0.duration_since(prev).as_secs_f32());
+        }
+        self.last_pass = Some(t0);
+        if std::env::var_os("TI2NET_FRAME_STATS").is_some()
+            && self.stats_printed.elapsed() > Duration::from_secs(2)
+        {
+            self.stats_printed = Instant::now();
+            eprintln!("{}", self.frame_stats());
+        }
     }
 }
 
@@ -695,6 +758,10 @@ impl App {
             ui.menu_button("Export", |ui| {
                 if ui.button("Report (JSON)").clicked() {
                     self.send(Cmd::ExportReport);
+                    ui.close();
+                }
+                if ui.button("Identity curves (PNG)").clicked() {
+                    self.send(Cmd::ExportCurves);
                     ui.close();
                 }
                 if ui.button("Similarity matrix (PNG)").clicked() {
@@ -863,6 +930,10 @@ impl App {
                     for (index, time_s, sim) in records {
                         let size = Vec2::splat(72.0);
                         let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::click());
+                        if index == current && self.strip_follow {
+                            ui.scroll_to_rect(rect, Some(egui::Align::Center));
+                            self.strip_follow = false;
+                        }
                         if !ui.is_rect_visible(rect) {
                             continue;
                         }
@@ -893,9 +964,6 @@ impl App {
                                 Stroke::new(3.0, Color32::YELLOW),
                                 egui::StrokeKind::Inside,
                             );
-                            if self.playing {
-                                ui.scroll_to_rect(rect, None);
-                            }
                         }
                         let resp = resp.on_hover_text(format!(
                             "frame {index}, {time_s:.2} s, similarity to the reference {}",
@@ -915,7 +983,7 @@ impl App {
     fn verdict_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Verdict");
         let Some(r) = &self.report else {
-            ui.label("...");
+            ui.label("waiting for the analysis to finish");
             return;
         };
         ui.label(format!(
@@ -959,7 +1027,8 @@ impl App {
     }
 
     fn curves_ui(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Identity over time");
+        ui.heading("Identity over time")
+            .on_hover_text("Click the plot to seek; hover to see the crop at that time.");
         let Some(r) = &self.report else {
             ui.label("the curves appear when the analysis is done");
             return;
@@ -992,7 +1061,7 @@ impl App {
             })
             .unwrap_or_default();
         let resp = Plot::new("identity-curves")
-            .height(200.0)
+            .height(170.0)
             .include_y(0.0)
             .include_y(1.0)
             .x_axis_label("time (s)")
@@ -1055,7 +1124,7 @@ impl App {
         if !windows.is_empty() {
             ui.label("TI2Net fake probability per window (each window spans 127 face frames)");
             Plot::new("verdict-band")
-                .height(80.0)
+                .height(64.0)
                 .include_y(0.0)
                 .include_y(1.0)
                 .allow_drag(false)
@@ -1083,13 +1152,19 @@ impl App {
     }
 
     fn matrix_ui(&mut self, ui: &mut egui::Ui) {
-        ui.heading("Frame-by-frame similarity");
+        ui.heading("Frame-by-frame similarity").on_hover_text(
+            "Each cell is the cosine similarity of two face frames' identities (dark: another person, yellow: the same). Click a cell to see its two crops side by side.",
+        );
         let Some((tex, ids, _, _)) = &self.matrix else {
             ui.label("needs at least two face frames");
             return;
         };
         let n = ids.len();
-        let side = ui.available_width().min(360.0);
+        // Fit the rest of the panel.
+        let side = ui
+            .available_width()
+            .min(360.0)
+            .min((ui.clip_rect().bottom() - ui.cursor().top() - 8.0).max(160.0));
         let (rect, resp) = ui.allocate_exact_size(Vec2::splat(side), egui::Sense::click());
         ui.painter().image(
             tex.id(),
@@ -1130,7 +1205,6 @@ impl App {
                 self.send(Cmd::ShowPair(j, i));
             }
         }
-        ui.label("Each cell is the cosine similarity of two face frames' identities (dark: different person, yellow: same). Click a cell to see its two crops.");
     }
 
     fn pair_window(&mut self, ctx: &egui::Context) {
@@ -1213,6 +1287,8 @@ impl App {
                 ui.end_row();
             });
         ui.label("Settings apply to the next analysis and are remembered between runs.");
+        ui.separator();
+        ui.label(self.frame_stats());
     }
 
     fn training_ui(&mut self, ui: &mut egui::Ui) {

@@ -12,8 +12,9 @@ pub use app::App;
 use eframe::egui;
 use std::path::PathBuf;
 
-/// Opens the window; with a video, its analysis starts at once.
-pub fn run(video: Option<PathBuf>) -> anyhow::Result<()> {
+/// Opens the window; with a video, its analysis starts at once (with `checkpoint` as
+/// the detector when given).
+pub fn run(video: Option<PathBuf>, checkpoint: Option<PathBuf>) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("ti2net")
@@ -25,7 +26,7 @@ pub fn run(video: Option<PathBuf>) -> anyhow::Result<()> {
     eframe::run_native(
         "ti2net",
         options,
-        Box::new(move |cc| Ok(Box::new(App::new(cc, video)))),
+        Box::new(move |cc| Ok(Box::new(App::with_checkpoint(cc, video, checkpoint)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

@@ -92,6 +92,11 @@ impl TrainJob {
                     let _ = tx.send(m);
                     repaint();
                 };
+                #[cfg(target_os = "linux")]
+                // SAFETY: setpriority on the calling thread (who = 0) with a valid nice value.
+                unsafe {
+                    let _ = libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+                }
                 let result = (|| -> crate::Result<train::TrainSummary> {
                     let real = dataset::load(
                         &PathBuf::from(form.real_ids.trim()),
