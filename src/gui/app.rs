@@ -276,7 +276,20 @@ impl App {
             threshold: s.threshold,
         };
         let c = ctx.clone();
-        match Job::start(spec, move || c.request_repaint()) {
+        // Progress repaints at most 4 times a second: enough to watch, and the analysis
+        // keeps the cores. Input still repaints at once.
+        let last = std::sync::Mutex::new(Instant::now() - Duration::from_secs(1));
+        let throttled = move || {
+            if let Ok(mut t) = last.lock() {
+                if t.elapsed() >= Duration::from_millis(250) {
+                    *t = Instant::now();
+                    c.request_repaint();
+                } else {
+                    c.request_repaint_after(Duration::from_millis(250));
+                }
+            }
+        };
+        match Job::start(spec, throttled) {
             Ok(j) => {
                 self.stage = "starting".into();
                 self.job = Some(j);
@@ -307,7 +320,6 @@ impl App {
                             ctx.load_texture(format!("frame-{index}"), ci, TextureOptions::LINEAR);
                         if self.follow_live {
                             self.current = index;
-                            self.strip_follow = true;
                         }
                         self.frames.push(FrameThumb {
                             index,
@@ -476,8 +488,9 @@ impl App {
 
     fn apply(&mut self, ctx: &egui::Context) {
         let before = self.current;
+        let had_commands = !self.pending.is_empty();
         self.apply_commands(ctx);
-        if self.current != before {
+        if had_commands && self.current != before {
             self.strip_follow = true;
         }
     }
@@ -931,7 +944,13 @@ impl App {
                         let size = Vec2::splat(72.0);
                         let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::click());
                         if index == current && self.strip_follow {
-                            ui.scroll_to_rect(rect, Some(egui::Align::Center));
+                            // No animation: an animated scroll repaints for a while, which
+                            // would take the cores from the analysis.
+                            ui.scroll_to_rect_animation(
+                                rect,
+                                None,
+                                egui::style::ScrollAnimation::none(),
+                            );
                             self.strip_follow = false;
                         }
                         if !ui.is_rect_visible(rect) {
@@ -1066,7 +1085,7 @@ impl App {
             .include_y(1.0)
             .x_axis_label("time (s)")
             .include_y(-0.2)
-            .legend(egui_plot::Legend::default().position(egui_plot::Corner::LeftBottom))
+            .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightBottom))
             .allow_drag(false)
             .allow_scroll(false)
             .show(ui, move |p| {
