@@ -130,3 +130,40 @@ fn training_panel_runs_and_its_plot_grows() {
     assert!(dir.path().join("panel.safetensors").exists());
     h.get_by_label("Use as detector");
 }
+
+#[test]
+fn training_panel_extracts_identity_files_from_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = dir.path().join("real");
+    std::fs::create_dir_all(&videos).unwrap();
+    std::fs::copy(media("cap12_12s.mp4"), videos.join("one.mp4")).unwrap();
+    let mut h = harness();
+    {
+        let s = &mut h.state_mut().settings;
+        s.every = 6;
+        s.upsample = false;
+        s.train.real_folder = videos.display().to_string();
+    }
+    h.state_mut().tab = Tab::Training;
+    h.step();
+    h.state_mut().send(Cmd::Extract { fake: false });
+    h.step();
+    let ids = dir.path().join("real_ti2net_ids.npy");
+    step_until(&mut h, 120, "the extraction", |a| {
+        !a.settings.train.real_ids.is_empty() || !a.messages.is_empty()
+    });
+    assert!(h.state().messages.is_empty(), "{:?}", h.state().messages);
+    assert_eq!(h.state().settings.train.real_ids, ids.display().to_string());
+    let lens = ti2net::npy::read_i64(&dir.path().join("real_ti2net_lens.npy")).unwrap();
+    assert_eq!(lens, vec![50], "every 6th of 300 frames");
+    // A second extraction into the same files is refused, not overwritten.
+    h.state_mut().settings.train.real_ids.clear();
+    h.state_mut().send(Cmd::Extract { fake: false });
+    h.step();
+    step_until(&mut h, 60, "the refusal", |a| !a.messages.is_empty());
+    assert!(
+        h.state().messages[0].contains("already exists"),
+        "{:?}",
+        h.state().messages
+    );
+}

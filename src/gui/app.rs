@@ -2,7 +2,7 @@
 //! in one place at the end of each frame.
 
 use super::job::{Job, JobMsg, JobSpec};
-use super::training::{TrainForm, TrainJob, TrainMsg};
+use super::training::{ExtractMsg, ExtractSpec, ExtractWorker, TrainForm, TrainJob, TrainMsg};
 use crate::classifier::metrics::RocPoint;
 use crate::classifier::train::EpochRecord;
 use crate::encoder::EncoderKind;
@@ -72,7 +72,13 @@ pub enum Cmd {
     ExportHeatmap,
     ExportCurves,
     ExportCrops,
-    StartTraining { resume: bool },
+    StartTraining {
+        resume: bool,
+    },
+    /// Identity files from the real (false) or fake (true) folder of videos.
+    Extract {
+        fake: bool,
+    },
     UseCheckpoint(PathBuf),
 }
 
@@ -102,6 +108,8 @@ pub struct App {
     pair: Option<(u64, u64, f32)>,
     pub messages: Vec<String>,
     train_job: Option<TrainJob>,
+    extract_job: Option<ExtractWorker>,
+    extract_progress: (usize, usize),
     pub train_history: Vec<EpochRecord>,
     pub train_losses: Vec<(f64, f64)>,
     train_roc: Vec<RocPoint>,
@@ -162,6 +170,8 @@ impl App {
             pair: None,
             messages: Vec::new(),
             train_job: None,
+            extract_job: None,
+            extract_progress: (0, 0),
             train_history: Vec::new(),
             train_losses: Vec::new(),
             train_roc: Vec::new(),
@@ -429,6 +439,47 @@ impl App {
         if train_done {
             self.train_job = None;
         }
+        let mut extract_done = false;
+        if let Some(x) = &self.extract_job {
+            let fake = x.fake;
+            while let Ok(m) = x.rx.try_recv() {
+                match m {
+                    ExtractMsg::Progress { done, total } => self.extract_progress = (done, total),
+                    ExtractMsg::Done {
+                        ids,
+                        lens,
+                        videos,
+                        problems,
+                    } => {
+                        let f = &mut self.settings.train;
+                        let (i, l) = if fake {
+                            (&mut f.fake_ids, &mut f.fake_lens)
+                        } else {
+                            (&mut f.real_ids, &mut f.real_lens)
+                        };
+                        *i = ids.display().to_string();
+                        *l = lens.display().to_string();
+                        self.train_status = format!(
+                            "extracted {videos} videos into {}{}",
+                            ids.display(),
+                            if problems > 0 {
+                                format!(" ({problems} with problems: see the _videos.csv table)")
+                            } else {
+                                String::new()
+                            }
+                        );
+                        extract_done = true;
+                    }
+                    ExtractMsg::Failed(e) => {
+                        self.messages.push(e);
+                        extract_done = true;
+                    }
+                }
+            }
+        }
+        if extract_done {
+            self.extract_job = None;
+        }
     }
 
     /// The similarity matrix of the face frames as a texture (at most 400 x 400).
@@ -552,6 +603,39 @@ impl App {
                             self.train_job = Some(j);
                         }
                         Err(e) => self.messages.push(format!("cannot start training: {e}")),
+                    }
+                }
+                Cmd::Extract { fake } => {
+                    let s = &self.settings;
+                    let folder = PathBuf::from(if fake {
+                        s.train.fake_folder.trim()
+                    } else {
+                        s.train.real_folder.trim()
+                    });
+                    let prefix = PathBuf::from(format!(
+                        "{}_ti2net",
+                        folder.display().to_string().trim_end_matches('/')
+                    ));
+                    let spec = ExtractSpec {
+                        folder,
+                        prefix,
+                        encoder: s.encoder,
+                        weights: PathBuf::from(&s.weights),
+                        landmarks: PathBuf::from(&s.landmarks),
+                        every: s.every,
+                        upsample: s.upsample,
+                    };
+                    let c = ctx.clone();
+                    match ExtractWorker::start(spec, fake, move || {
+                        c.request_repaint_after(Duration::from_millis(200))
+                    }) {
+                        Ok(x) => {
+                            self.extract_progress = (0, 0);
+                            self.extract_job = Some(x);
+                        }
+                        Err(e) => self
+                            .messages
+                            .push(format!("cannot start the extraction: {e}")),
                     }
                 }
                 Cmd::UseCheckpoint(p) => {
