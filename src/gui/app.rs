@@ -1397,8 +1397,51 @@ impl App {
     fn training_ui(&mut self, ui: &mut egui::Ui) {
         let running = self.train_job.is_some();
         egui::Panel::left("train-form")
-            .default_size(420.0)
+            .default_size(440.0)
+            .min_size(400.0)
             .show(ui, |ui| {
+                let extracting = self.extract_job.is_some();
+                ui.label("Identity files from folders of videos (optional)");
+                egui::Grid::new("extract-grid")
+                    .num_columns(3)
+                    .spacing([10.0, 6.0])
+                    .show(ui, |ui| {
+                        for (label, fake) in
+                            [("Real videos folder", false), ("Fake videos folder", true)]
+                        {
+                            ui.label(label);
+                            let f = &mut self.settings.train;
+                            let v = if fake {
+                                &mut f.fake_folder
+                            } else {
+                                &mut f.real_folder
+                            };
+                            ui.add_sized(
+                                [220.0, 20.0],
+                                egui::TextEdit::singleline(v).hint_text("a folder of videos"),
+                            );
+                            let ok = !v.trim().is_empty() && !extracting && !running;
+                            if ui.add_enabled(ok, egui::Button::new("Extract")).clicked() {
+                                self.pending.push(Cmd::Extract { fake });
+                            }
+                            ui.end_row();
+                        }
+                    });
+                if let Some(x) = &self.extract_job {
+                    ui.horizontal(|ui| {
+                        let (d, t) = self.extract_progress;
+                        let frac = if t > 0 { d as f32 / t as f32 } else { 0.0 };
+                        ui.add(
+                            egui::ProgressBar::new(frac)
+                                .desired_width(220.0)
+                                .text(format!("extracting: {d}/{t} videos")),
+                        );
+                        if ui.button("Cancel extraction").clicked() {
+                            x.cancel();
+                        }
+                    });
+                }
+                ui.separator();
                 let f = &mut self.settings.train;
                 ui.add_enabled_ui(!running, |ui| {
                     egui::Grid::new("train-grid")
