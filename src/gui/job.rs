@@ -101,18 +101,8 @@ impl Drop for Job {
     }
 }
 
-/// Lowers the calling thread's scheduling priority (threads it starts inherit it), so
-/// that the window stays responsive while the analysis uses every core.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority on the calling thread (who = 0) with a valid nice value.
-    unsafe {
-        let _ = libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-    }
-}
-
 fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result<()> {
-    lower_priority();
+    super::lower_priority();
     send(JobMsg::Stage("loading models".into()));
     let device = encoder::device(s.cuda)?;
     let enc = Encoder::load(s.encoder, &s.weights, &device)?;

@@ -12,6 +12,16 @@ pub use app::App;
 use eframe::egui;
 use std::path::PathBuf;
 
+/// Lowers the calling thread's scheduling priority (threads it starts inherit it), so
+/// that the window stays responsive while a worker uses every core.
+pub(crate) fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread (who = 0) with a valid nice value.
+    unsafe {
+        let _ = libc::setpriority(libc::PRIO_PROCESS, 0, 10);
+    }
+}
+
 /// Opens the window; with a video, its analysis starts at once (with `checkpoint` as
 /// the detector when given).
 pub fn run(video: Option<PathBuf>, checkpoint: Option<PathBuf>) -> anyhow::Result<()> {

@@ -97,11 +97,7 @@ impl TrainJob {
                     let _ = tx.send(m);
                     repaint();
                 };
-                #[cfg(target_os = "linux")]
-                // SAFETY: setpriority on the calling thread (who = 0) with a valid nice value.
-                unsafe {
-                    let _ = libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-                }
+                super::lower_priority();
                 let result = (|| -> crate::Result<train::TrainSummary> {
                     let real = dataset::load(
                         &PathBuf::from(form.real_ids.trim()),
@@ -244,11 +240,7 @@ impl ExtractWorker {
         let thread = std::thread::Builder::new()
             .name("ti2net-extract-ui".into())
             .spawn(move || {
-                #[cfg(target_os = "linux")]
-                // SAFETY: setpriority on the calling thread (who = 0) with a valid nice value.
-                unsafe {
-                    let _ = libc::setpriority(libc::PRIO_PROCESS, 0, 10);
-                }
+                super::lower_priority();
                 let tx2 = std::sync::Mutex::new(tx.clone());
                 let result = (|| -> crate::Result<ExtractMsg> {
                     let prefix = spec.prefix.to_string_lossy().to_string();
