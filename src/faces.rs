@@ -60,13 +60,17 @@ pub struct FaceAnalyzer {
     hog: FaceDetector,
     shapes: LandmarkPredictor,
     /// Upsample the image once (x2) before detection, as the original does; finds
-    /// faces down to about 40 px at four times the cost.
+    /// faces down to about 40 px at four times the cost. Frames whose longer side
+    /// exceeds [`UPSAMPLE_MAX_SIDE`] are not upsampled (their faces are large enough).
     pub upsample: bool,
 }
 
 // SAFETY: the dlib objects hold no thread-affine state; each analyzer is used by one
 // thread at a time (`&mut`-free calls are read-only on the models).
 unsafe impl Send for FaceAnalyzer {}
+
+/// Longest frame side that is still upsampled before detection.
+pub const UPSAMPLE_MAX_SIDE: usize = 1280;
 
 /// Default location of the 68-landmark model from Debian's `libdlib-data`.
 pub const DEBIAN_LANDMARKS: &str = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
@@ -100,12 +104,13 @@ impl FaceAnalyzer {
         }
         // SAFETY: `img` is a contiguous RGB buffer of exactly w * h * 3 bytes.
         let matrix = unsafe { ImageMatrix::new(w, h, img.as_raw().as_ptr()) };
-        let (rects, scale): (Vec<Rectangle>, f32) = if self.upsample {
-            let up = matrix.resize(w * 2, h * 2);
-            (self.hog.face_locations(&up).to_vec(), 0.5)
-        } else {
-            (self.hog.face_locations(&matrix).to_vec(), 1.0)
-        };
+        let (rects, scale): (Vec<Rectangle>, f32) =
+            if self.upsample && w.max(h) <= UPSAMPLE_MAX_SIDE {
+                let up = matrix.resize(w * 2, h * 2);
+                (self.hog.face_locations(&up).to_vec(), 0.5)
+            } else {
+                (self.hog.face_locations(&matrix).to_vec(), 1.0)
+            };
         rects
             .into_iter()
             .map(|r| {
