@@ -163,8 +163,63 @@ impl ConvLayer {
     }
 }
 
-/// Depthwise convolution of `x` (N, C, H, W) with `w` (C, 1, k, k).
+/// Depthwise convolution on the CPU as a direct loop (one pass over the output).
+fn depthwise_cpu(
+    x: &Tensor,
+    w: &Tensor,
+    k: usize,
+    stride: usize,
+    pad: usize,
+) -> candle_core::Result<Tensor> {
+    let (n, c, h, wd) = x.dims4()?;
+    let xv = x.flatten_all()?.to_vec1::<f32>()?;
+    let wv = w.flatten_all()?.to_vec1::<f32>()?;
+    let ho = (h + 2 * pad - k) / stride + 1;
+    let wo = (wd + 2 * pad - k) / stride + 1;
+    let mut out = vec![0f32; n * c * ho * wo];
+    for (plane, o) in out.chunks_mut(ho * wo).enumerate() {
+        let xin = &xv[plane * h * wd..(plane + 1) * h * wd];
+        let ch = plane % c;
+        let wk = &wv[ch * k * k..(ch + 1) * k * k];
+        for oi in 0..ho {
+            for oj in 0..wo {
+                let mut acc = 0f32;
+                for ki in 0..k {
+                    let ii = (oi * stride + ki) as isize - pad as isize;
+                    if ii < 0 || ii >= h as isize {
+                        continue;
+                    }
+                    let row = &xin[ii as usize * wd..(ii as usize + 1) * wd];
+                    for kj in 0..k {
+                        let jj = (oj * stride + kj) as isize - pad as isize;
+                        if jj >= 0 && jj < wd as isize {
+                            acc += row[jj as usize] * wk[ki * k + kj];
+                        }
+                    }
+                }
+                o[oi * wo + oj] = acc;
+            }
+        }
+    }
+    Tensor::from_vec(out, (n, c, ho, wo), x.device())
+}
+
+/// Depthwise convolution of `x` (N, C, H, W) with `w` (C, 1, k, k): a direct loop on
+/// the CPU, shifted multiply-adds of whole tensors on other devices.
 fn depthwise(
+    x: &Tensor,
+    w: &Tensor,
+    k: usize,
+    stride: usize,
+    pad: usize,
+) -> candle_core::Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+        return depthwise_cpu(x, w, k, stride, pad);
+    }
+    depthwise_tensor(x, w, k, stride, pad)
+}
+
+fn depthwise_tensor(
     x: &Tensor,
     w: &Tensor,
     k: usize,
