@@ -167,3 +167,23 @@ fn training_panel_extracts_identity_files_from_a_folder() {
         h.state().messages
     );
 }
+
+#[test]
+fn a_bad_file_shows_a_readable_message_in_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("notes.mp4");
+    std::fs::write(&bad, "not a video").unwrap();
+    let mut h = harness();
+    h.state_mut().send(Cmd::Open(bad.clone()));
+    h.step();
+    step_until(&mut h, 30, "the failure", |a| {
+        !a.busy() && !a.messages.is_empty()
+    });
+    let m = h.state().messages.join(" ");
+    assert!(
+        m.contains("notes.mp4") && m.contains("not a readable video"),
+        "{m}"
+    );
+    h.get_by_label_contains("not a readable video");
+    assert_eq!(h.state().stage, "failed");
+}
