@@ -175,7 +175,14 @@ impl SubjectTracker {
     /// Chooses the subject among `faces`; `scene_cut` restarts the track.
     pub fn update(&mut self, faces: &[Detection], scene_cut: bool) -> (Option<usize>, FaceStatus) {
         if scene_cut {
-            self.last = None;
+            // A cut restarts the track, unless a face sits where the subject was (a
+            // change in another part of the picture also looks like a cut).
+            let kept = self
+                .last
+                .is_some_and(|last| faces.iter().any(|f| iou(&last, &f.bbox) > 0.5));
+            if !kept {
+                self.last = None;
+            }
         }
         if faces.is_empty() {
             self.miss();
@@ -321,8 +328,16 @@ mod tests {
         // The subject disappears; the other face is not taken before the track is lost.
         let (i, s) = t.update(&[det(200., 10., 90.)], false);
         assert_eq!((i, s), (None, FaceStatus::SubjectLost));
-        // A scene cut re-acquires the largest face at once.
+        // A scene cut re-acquires the largest face at once...
         assert_eq!(t.update(&[det(200., 10., 90.)], true).0, Some(0));
+        // ...but a face where the subject was keeps the track through a "cut".
+        let mut t = SubjectTracker::new(5);
+        t.update(&[det(10., 10., 50.)], false);
+        assert_eq!(
+            t.update(&[det(300., 10., 120.), det(11., 10., 50.)], true)
+                .0,
+            Some(1)
+        );
     }
 
     #[test]

@@ -146,3 +146,46 @@ fn models_list_shows_packages_and_hashes() {
         .unwrap()
         .contains("faceplugin-face-recognition-js@0.0.1"));
 }
+
+/// Two people on screen: the subject (left, largest at the start) keeps the track when
+/// the other person (right) grows larger than them after 3 s.
+#[test]
+fn a_second_person_does_not_hijack_the_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("two.mp4");
+    ffmpeg(
+        &[
+            "-i", media("cap12_12s.mp4").to_str().unwrap(),
+            "-i", media("franck_12s.mp4").to_str().unwrap(),
+            "-filter_complex",
+            "[0:v]fps=25,scale=400:300,pad=760:360:0:30:black[base];[1:v]fps=25,split[f1][f2];[f1]scale=150:120[small];[f2]scale=360:288[big];\
+             [base][small]overlay=560:120:enable='lt(t,3)'[a];[a][big]overlay=400:36:enable='gte(t,3)'[v]",
+            "-map", "[v]", "-t", "6", "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
+        ],
+        &clip,
+    );
+    let (r, _) = analyze(&clip, &["--every", "2"]);
+    let frames = r["frames"].as_array().unwrap();
+    let late_two = frames
+        .iter()
+        .filter(|f| f["time_s"].as_f64().unwrap() > 3.2 && f["faces"].as_u64() == Some(2))
+        .count();
+    assert!(
+        late_two > 20,
+        "the second person is detected after 3 s ({late_two} frames)"
+    );
+    for f in frames {
+        if let Some(b) = f["face"]["box"].as_array() {
+            let cx = b[0].as_f64().unwrap() + b[2].as_f64().unwrap() / 2.0;
+            assert!(cx < 400.0, "frame {} took the face at x {cx}", f["index"]);
+        }
+        if f["faces"].as_u64() == Some(2) {
+            assert_eq!(f["status"], "multiple_faces");
+        }
+    }
+    assert!(
+        r["identity_changes"].as_array().unwrap().is_empty(),
+        "{}",
+        r["identity_changes"]
+    );
+}
