@@ -63,8 +63,8 @@ pub fn reference(vectors: &[Vec<f32>]) -> Option<Vec<f32>> {
 }
 
 /// The frame-by-frame cosine similarity matrix, row-major `n x n`.
-pub fn similarity_matrix(vectors: &[Vec<f32>]) -> Vec<f32> {
-    let units: Vec<Vec<f32>> = vectors.iter().map(|v| unit(v)).collect();
+pub fn similarity_matrix<V: AsRef<[f32]>>(vectors: &[V]) -> Vec<f32> {
+    let units: Vec<Vec<f32>> = vectors.iter().map(|v| unit(v.as_ref())).collect();
     let n = units.len();
     let mut m = vec![0f32; n * n];
     for i in 0..n {

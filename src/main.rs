@@ -393,21 +393,20 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
             a.force,
         )?;
     }
-    if let Some(p) = &a.matrix {
-        let owned: Vec<Vec<f32>> = vecs.iter().map(|v| (*v).clone()).collect();
-        let m = identity::similarity_matrix(&owned);
+    // The similarity matrix, computed once for --matrix and --plots.
+    let matrix =
+        (a.matrix.is_some() || plot_paths.is_some()).then(|| identity::similarity_matrix(&vecs));
+    if let (Some(p), Some(m)) = (&a.matrix, &matrix) {
         write_output(
             p,
-            &npy::f32_matrix_bytes(owned.len(), owned.len(), &m)?,
+            &npy::f32_matrix_bytes(vecs.len(), vecs.len(), m)?,
             a.force,
         )?;
     }
     if let Some((curves, sim)) = &plot_paths {
         ti2net::plots::curves_png(report, curves)?;
-        let owned: Vec<Vec<f32>> = vecs.iter().map(|v| (*v).clone()).collect();
-        if owned.len() >= 2 {
-            let m = identity::similarity_matrix(&owned);
-            ti2net::plots::matrix_png(&m, owned.len(), owned.len().clamp(256, 1024) as u32, sim)?;
+        if let (Some(m), true) = (&matrix, vecs.len() >= 2) {
+            ti2net::plots::matrix_png(m, vecs.len(), vecs.len().clamp(256, 1024) as u32, sim)?;
         }
     }
     let s = &report.summary;

@@ -48,6 +48,11 @@ pub fn matrix_png(m: &[f32], n: usize, size: u32, path: &Path) -> Result<()> {
         size,
         image::imageops::FilterType::Nearest,
     );
+    write_png(&img, path)
+}
+
+/// Encodes `img` as PNG and writes it atomically.
+fn write_png(img: &image::RgbImage, path: &Path) -> Result<()> {
     let mut bytes = Vec::new();
     img.write_to(
         &mut std::io::Cursor::new(&mut bytes),
@@ -179,11 +184,5 @@ pub fn curves_png(r: &Report, path: &Path) -> Result<()> {
         root.present().map_err(|e| err(path, e))?;
     }
     let img = image::RgbImage::from_raw(w, h, buf).ok_or_else(|| err(path, "buffer size"))?;
-    let mut bytes = Vec::new();
-    img.write_to(
-        &mut std::io::Cursor::new(&mut bytes),
-        image::ImageFormat::Png,
-    )
-    .map_err(|e| err(path, e))?;
-    crate::fsutil::write_atomic(path, &bytes, true)
+    write_png(&img, path)
 }

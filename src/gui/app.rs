@@ -101,7 +101,8 @@ pub struct App {
     crop_images: BTreeMap<u64, image::RgbImage>,
     pub report: Option<Report>,
     vectors: Vec<Option<Vec<f32>>>,
-    matrix: Option<(TextureHandle, Vec<u64>, Vec<f32>, image::RgbImage)>,
+    /// The similarity matrix: texture, face frame indices, values (row-major).
+    matrix: Option<(TextureHandle, Vec<u64>, Vec<f32>)>,
     pub current: u64,
     playing: bool,
     last_tick: Instant,
@@ -495,21 +496,13 @@ impl App {
             return;
         }
         let step = faces.len().div_ceil(400);
-        let picked: Vec<(u64, Vec<f32>)> = faces
-            .iter()
-            .step_by(step)
-            .map(|(i, v)| (*i, (*v).clone()))
-            .collect();
-        let vecs: Vec<Vec<f32>> = picked.iter().map(|p| p.1.clone()).collect();
+        let (ids, vecs): (Vec<u64>, Vec<&Vec<f32>>) = faces.into_iter().step_by(step).unzip();
         let m = crate::identity::similarity_matrix(&vecs);
         let n = vecs.len();
-        let img = image::RgbImage::from_fn(n as u32, n as u32, |x, y| {
-            let c = heat(m[y as usize * n + x as usize]);
-            image::Rgb([c.r(), c.g(), c.b()])
-        });
+        let img = crate::plots::matrix_image(&m, n);
         let ci = ColorImage::from_rgb([n, n], img.as_raw());
         let tex = ctx.load_texture("similarity-matrix", ci, TextureOptions::NEAREST);
-        self.matrix = Some((tex, picked.iter().map(|p| p.0).collect(), m, img));
+        self.matrix = Some((tex, ids, m));
     }
 
     fn frame_pos(&self) -> Option<usize> {
@@ -582,7 +575,7 @@ impl App {
                     self.last_tick = Instant::now();
                 }
                 Cmd::ShowPair(i, j) => {
-                    if let Some((_, ids, m, _)) = &self.matrix {
+                    if let Some((_, ids, m)) = &self.matrix {
                         let n = ids.len();
                         if i < n && j < n {
                             self.pair = Some((ids[i], ids[j], m[i * n + j]));
@@ -690,7 +683,7 @@ impl App {
                     .set_file_name(format!("{stem}.similarity.png"))
                     .save_file(),
             ) {
-                (Some((_, ids, m, _)), Some(p)) => {
+                (Some((_, ids, m)), Some(p)) => {
                     crate::plots::matrix_png(m, ids.len(), 512, &p).map(|_| Some(p))
                 }
                 _ => Ok(None),
@@ -725,12 +718,6 @@ enum ExportKind {
     Curves,
     Heatmap,
     Crops,
-}
-
-/// The similarity colour map shared with the PNG export.
-pub fn heat(s: f32) -> Color32 {
-    let [r, g, b] = crate::plots::heat_rgb(s);
-    Color32::from_rgb(r, g, b)
 }
 
 impl eframe::App for App {
@@ -1258,7 +1245,7 @@ impl App {
         ui.heading("Frame-by-frame similarity").on_hover_text(
             "Each cell is the cosine similarity of two face frames' identities (dark: another person, yellow: the same). Click a cell to see its two crops side by side.",
         );
-        let Some((tex, ids, _, _)) = &self.matrix else {
+        let Some((tex, ids, _)) = &self.matrix else {
             ui.label("needs at least two face frames");
             return;
         };
