@@ -357,6 +357,12 @@ impl App {
                         }
                         self.vectors = vectors;
                         self.report = Some(*report);
+                        // Back to the start once the whole clip is in, unless the user navigated.
+                        if self.follow_live {
+                            if let Some(f) = self.frames.first() {
+                                self.current = f.index;
+                            }
+                        }
                         finished = true;
                     }
                     JobMsg::Failed(e) => {
