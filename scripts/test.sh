@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: makes sure the system packages, models and sample media
-# are installed (scripts/setup.sh --no-run, fast when they are), then cargo test.
+# are installed (scripts/setup.sh --no-run, fast when they are), then cargo test in the
+# release profile (the one setup builds, so dependencies are built once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ti2net/target}"
 scripts/setup.sh --no-run
-cargo test --all-targets --no-fail-fast "$@"
+cargo test --release --all-targets --no-fail-fast "$@"

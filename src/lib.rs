@@ -7,6 +7,8 @@
 pub mod align;
 pub mod bench;
 pub mod classifier;
+pub mod compare;
+pub mod demo;
 pub mod encoder;
 pub mod error;
 pub mod extract;
@@ -19,6 +21,7 @@ pub mod npy;
 pub mod pipeline;
 pub mod plots;
 pub mod report;
+pub mod swap;
 pub mod video;
 
 pub use error::{Error, Result};

@@ -56,6 +56,13 @@ enum Command {
     /// Face-swap-like identity files from real tracks of two or more people (time-varying
     /// leak of a second identity with jitter), to demonstrate and test training.
     Blend(cli::BlendArgs),
+    /// The demo detector: swaps between the corpus's people, trained and measured on
+    /// people it never saw (run by scripts/setup.sh; cached).
+    #[command(subcommand)]
+    Demo(cli::DemoCommand),
+    /// Make a graphics face swap (FaceForensics++'s FaceSwap family): the source's face
+    /// on the target video's subject, H.264 with the target's audio and a provenance file.
+    Swap(cli::SwapArgs),
 }
 
 #[derive(Args, Clone)]
@@ -139,9 +146,14 @@ struct AnalyzeArgs {
     /// Similarity of the two windows under which an identity change is reported.
     #[arg(long, default_value_t = 0.5)]
     change_threshold: f32,
-    /// TI2Net checkpoint: adds a verdict with per-window evidence to the report.
+    /// TI2Net checkpoint: adds a verdict with per-window evidence to the report
+    /// (default: the demo detector, weights/ti2net-demo.safetensors, when it is there
+    /// and the encoder is mobilefacenet).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
+    /// No verdict, not even the demo detector's.
+    #[arg(long, conflicts_with = "checkpoint")]
+    no_detector: bool,
     /// Face frames between the starts of two scored windows.
     #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     stride: usize,
@@ -251,6 +263,8 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Command::Train(a)) => cli::train(a),
         Some(Command::Eval(a)) => cli::eval(a),
         Some(Command::Blend(a)) => cli::blend(a),
+        Some(Command::Swap(a)) => cli::swap(a),
+        Some(Command::Demo(d)) => cli::demo(d),
     }
 }
 
@@ -321,7 +335,15 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
     }
     let enc = a.enc.load()?;
     let faces = a.enc.faces(!a.no_upsample)?;
-    let detector = match &a.checkpoint {
+    let demo = models::demo_checkpoint();
+    let checkpoint = match &a.checkpoint {
+        Some(c) => Some(c.clone()),
+        None if !a.no_detector && enc.kind() == EncoderKind::Mobilefacenet && demo.exists() => {
+            Some(demo)
+        }
+        None => None,
+    };
+    let detector = match &checkpoint {
         Some(c) => {
             let d = ti2net::classifier::Detector::load(c, &encoder::device(a.enc.cuda)?)?;
             d.checkpoint.check_encoder(c, enc.kind().name())?;

@@ -56,6 +56,15 @@ pub fn mobilefacenet_weights() -> PathBuf {
     weights_dir().join("mobilefacenet.safetensors")
 }
 
+/// The demo detector built by `ti2net demo build` (run by setup), and its model card.
+pub fn demo_checkpoint() -> PathBuf {
+    weights_dir().join("ti2net-demo.safetensors")
+}
+
+pub fn demo_card() -> PathBuf {
+    weights_dir().join("ti2net-demo.md")
+}
+
 /// The 68-landmark model: `$TI2NET_LANDMARKS`, else Debian's `libdlib-data` file.
 pub fn landmarks_model() -> PathBuf {
     std::env::var_os("TI2NET_LANDMARKS")

@@ -52,7 +52,7 @@ pub fn matrix_png(m: &[f32], n: usize, size: u32, path: &Path) -> Result<()> {
 }
 
 /// Encodes `img` as PNG and writes it atomically.
-fn write_png(img: &image::RgbImage, path: &Path) -> Result<()> {
+pub(crate) fn write_png(img: &image::RgbImage, path: &Path) -> Result<()> {
     let mut bytes = Vec::new();
     img.write_to(
         &mut std::io::Cursor::new(&mut bytes),

@@ -63,6 +63,11 @@ fn init() {
     });
 }
 
+/// Initialises FFmpeg once (quiet logging); for other users of ffmpeg in the library.
+pub(crate) fn init_ffmpeg() {
+    init();
+}
+
 /// Streaming reader over the frames of one video.
 pub struct VideoReader {
     info: VideoInfo,

@@ -23,6 +23,9 @@ pub struct Provenance {
     pub hyper_parameters: serde_json::Value,
     pub metrics: serde_json::Value,
     pub epoch: Option<usize>,
+    /// For the demo detector: its model card's figures (see `demo`).
+    #[serde(default)]
+    pub demo: Option<serde_json::Value>,
 }
 
 /// A loaded classifier checkpoint.
@@ -117,6 +120,7 @@ pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
             hyper_parameters: json("hyper_parameters"),
             metrics: json("metrics"),
             epoch: meta.get("epoch").and_then(|s| s.parse().ok()),
+            demo: meta.get("demo").and_then(|s| serde_json::from_str(s).ok()),
         }
     } else {
         Provenance {
@@ -186,4 +190,39 @@ pub fn save(
     overwrite: bool,
 ) -> Result<()> {
     write_atomic(path, &to_bytes(tensors, prov, &HashMap::new())?, overwrite)
+}
+
+/// Copies the safetensors checkpoint `src` to `dst` with `extra` added to its metadata
+/// (tensors unchanged), atomically.
+pub fn copy_with_metadata(
+    src: &Path,
+    dst: &Path,
+    extra: &HashMap<String, String>,
+    overwrite: bool,
+) -> Result<()> {
+    let bytes = std::fs::read(src).map_err(|e| Error::io(src, e))?;
+    let bad = |e: String| Error::weights(src, e);
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+    let mut meta = header.metadata().clone().unwrap_or_default();
+    meta.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let mut named = HashMap::new();
+    for (k, v) in st.tensors() {
+        if v.dtype() != safetensors::Dtype::F32 {
+            return Err(bad(format!("tensor {k} is not float32")));
+        }
+        let data: Vec<f32> = v
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        named.insert(k, (v.shape().to_vec(), data));
+    }
+    write_atomic(
+        dst,
+        &crate::models::to_safetensors(&named, meta)?,
+        overwrite,
+    )
 }

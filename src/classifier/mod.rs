@@ -87,6 +87,27 @@ pub struct Verdict {
     pub face_frames_needed: usize,
     pub windows: Vec<Window>,
     pub note: Option<String>,
+    /// What the detector is, when its checkpoint says (the demo detector's model card).
+    #[serde(default)]
+    pub detector: Option<String>,
+}
+
+/// One line on the demo detector from its checkpoint's model-card figures.
+pub fn demo_description(demo: &serde_json::Value) -> String {
+    let num = |k: &str| demo.get(k).and_then(|v| v.as_f64());
+    let count = |k: &str| {
+        demo.get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| a.len())
+            .unwrap_or(0)
+    };
+    format!(
+        "demo detector: trained on graphics face swaps of {} people; on {} people it never saw, video AUC {} and clip AUC {} (see weights/ti2net-demo.md); not measured on real-world deepfakes",
+        count("train_people"),
+        count("test_people"),
+        num("test_video_auc").map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into()),
+        num("test_clip_auc").map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into()),
+    )
 }
 
 /// Scores a video's subject track. `frames[i]` / `times[i]` are the video frame index
@@ -128,6 +149,7 @@ pub fn verdict(
         face_frames_needed: CLIP_SPAN,
         windows,
         note: None,
+        detector: ck.provenance.demo.as_ref().map(demo_description),
     };
     if v.windows.is_empty() {
         v.note = Some(format!(

@@ -1,0 +1,611 @@
+//! The demo detector: graphics face swaps between real people from registry packages
+//! (`assets/corpus.tsv`), a TI2Net trained on some of them and measured on people it
+//! never saw (as source or as target), and a model card that says what it is worth.
+//!
+//! Everything is seeded and cached in a work folder: a video already made is not made
+//! again, and the whole build is skipped when the checkpoint records the same inputs.
+
+use crate::classifier::train::{self as tr, Evaluation, TrainConfig, TrainControl, TrainData};
+use crate::classifier::{checkpoint, dataset, Detector};
+use crate::encoder::Encoder;
+use crate::error::{Error, Result};
+use crate::extract::{self, ExtractJob};
+use crate::faces::FaceAnalyzer;
+use crate::fsutil::{sha256_bytes, sha256_file, write_atomic};
+use crate::pipeline::AnalyzeOptions;
+use crate::swap::{self, SwapOptions};
+use crate::video::{FrameSelection, VideoReader};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+
+/// One person of the corpus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Person {
+    pub id: String,
+    pub file: String,
+    pub package: String,
+    pub sha256: String,
+    pub licence: String,
+    pub description: String,
+}
+
+/// Reads the corpus manifest (tab-separated: id, file, registry, package, version,
+/// path inside, sha256, licence, what it shows; `#` starts a comment line).
+pub fn read_corpus(manifest: &Path) -> Result<Vec<Person>> {
+    let text = std::fs::read_to_string(manifest).map_err(|e| Error::io(manifest, e))?;
+    let mut people = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').collect();
+        if f.len() < 9 {
+            return Err(Error::data(
+                manifest,
+                format!(
+                    "line {}: 9 tab-separated fields expected, {} found",
+                    n + 1,
+                    f.len()
+                ),
+            ));
+        }
+        people.push(Person {
+            id: f[0].into(),
+            file: f[1].into(),
+            package: format!("{} {}@{}", f[2], f[3], f[4]),
+            sha256: f[6].into(),
+            licence: f[7].into(),
+            description: f[8].into(),
+        });
+    }
+    Ok(people)
+}
+
+/// How the demo detector is built.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemoConfig {
+    /// People kept out of training entirely (as source and as target).
+    pub test_people: Vec<String>,
+    /// Length of the clips cut from each real video (seconds).
+    pub segment_s: f64,
+    /// At most this many clips per person, spread over the video.
+    pub max_segments: usize,
+    /// A video needs this many seconds to be a target or a real clip (shorter people
+    /// are sources only).
+    pub min_target_s: f64,
+    pub train: TrainConfig,
+    pub swap: SwapOptions,
+    pub threads: usize,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            test_people: vec!["cap12".into(), "woman2".into(), "obama".into()],
+            segment_s: 6.0,
+            max_segments: 6,
+            min_target_s: 5.5,
+            train: TrainConfig {
+                epochs: 40,
+                lr: 1e-4,
+                seed: 0,
+                val_fraction: 0.2,
+                test_fraction: 0.0,
+                ..Default::default()
+            },
+            swap: SwapOptions::default(),
+            threads: 2,
+        }
+    }
+}
+
+/// What the model card reports, also stored in the checkpoint's metadata (`demo`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DemoCard {
+    pub train_people: Vec<String>,
+    pub test_people: Vec<String>,
+    pub train_real: usize,
+    pub train_fake: usize,
+    pub test_real: usize,
+    pub test_fake: usize,
+    pub best_epoch: Option<usize>,
+    pub best_val_auc: Option<f64>,
+    pub test_clip_auc: Option<f64>,
+    pub test_video_auc: Option<f64>,
+    pub test_video_accuracy: Option<f64>,
+    pub test_clip_accuracy: Option<f64>,
+    pub test_clip_eer: Option<f64>,
+    pub test_video_eer: Option<f64>,
+    /// Mean fake probability of each test video: (video, label, p_fake).
+    pub test_videos: Vec<(String, String, f32)>,
+    pub inputs_sha256: String,
+    pub seconds: f64,
+}
+
+/// A clip to make: a real segment or a swap.
+#[derive(Debug, Clone)]
+struct Job {
+    out: PathBuf,
+    target: String,
+    source: Option<String>,
+    start: f64,
+    end: f64,
+    test: bool,
+}
+
+/// Segments `[start, end)` of a person's video.
+fn segments(duration: f64, cfg: &DemoConfig) -> Vec<(f64, f64)> {
+    if duration < cfg.min_target_s {
+        return Vec::new();
+    }
+    if duration < 2.0 * cfg.segment_s {
+        return vec![(0.0, duration.min(cfg.segment_s.max(cfg.min_target_s)))];
+    }
+    let n = ((duration / cfg.segment_s).floor() as usize)
+        .min(cfg.max_segments)
+        .max(1);
+    let gap = (duration - cfg.segment_s) / n as f64;
+    (0..n)
+        .map(|k| {
+            let s = k as f64 * gap;
+            (s, s + cfg.segment_s)
+        })
+        .collect()
+}
+
+/// The checkpoint's metadata key holding the card.
+pub const DEMO_KEY: &str = "demo";
+
+/// Hash of everything that decides the result: the corpus, the settings, the tool's
+/// version and the encoder's weights.
+pub fn inputs_hash(people: &[Person], cfg: &DemoConfig, encoder: &Encoder) -> String {
+    let s = serde_json::json!({
+        "people": people,
+        "config": cfg,
+        "tool": env!("CARGO_PKG_VERSION"),
+        "encoder": encoder.weights_sha256(),
+    });
+    sha256_bytes(s.to_string().as_bytes())
+}
+
+/// The inputs hash recorded in an existing demo checkpoint.
+pub fn recorded_inputs(checkpoint_path: &Path) -> Option<String> {
+    let ck = checkpoint::load(checkpoint_path, &candle_core::Device::Cpu).ok()?;
+    ck.provenance
+        .demo
+        .as_ref()?
+        .get("inputs_sha256")?
+        .as_str()
+        .map(str::to_string)
+}
+
+/// Progress messages of the build.
+pub type Say<'a> = dyn Fn(&str) + Sync + 'a;
+
+/// Builds the clips, trains, evaluates on the held-out people and writes the
+/// checkpoint (`out`) and the model card (`card`).
+#[allow(clippy::too_many_arguments)]
+pub fn build(
+    people: &[Person],
+    media: &Path,
+    work: &Path,
+    out: &Path,
+    card: &Path,
+    landmarks: &Path,
+    encoder: &Encoder,
+    cfg: &DemoConfig,
+    say: &Say,
+) -> Result<DemoCard> {
+    let started = std::time::Instant::now();
+    let inputs = inputs_hash(people, cfg, encoder);
+    for p in &cfg.test_people {
+        if !people.iter().any(|q| &q.id == p) {
+            return Err(Error::Other(format!(
+                "test person '{p}' is not in the corpus"
+            )));
+        }
+    }
+    let dirs = ["real", "fake", "parts"].map(|d| work.join(d));
+    for d in &dirs {
+        std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
+    }
+    let path_of = |id: &str| -> Result<PathBuf> {
+        let p = people
+            .iter()
+            .find(|q| q.id == id)
+            .ok_or_else(|| Error::Other(format!("unknown person '{id}'")))?;
+        Ok(media.join(&p.file))
+    };
+
+    // 1. Clips: real segments and every ordered pair of people on the same side.
+    let mut segs: HashMap<String, Vec<(f64, f64)>> = HashMap::new();
+    for p in people {
+        let v = VideoReader::open(&media.join(&p.file), FrameSelection::default())?;
+        segs.insert(p.id.clone(), segments(v.info().duration_s, cfg));
+    }
+    let is_test = |id: &str| cfg.test_people.iter().any(|t| t == id);
+    let mut jobs = Vec::new();
+    for t in people {
+        let ts = &segs[&t.id];
+        if ts.is_empty() {
+            continue;
+        }
+        for (k, &(s, e)) in ts.iter().enumerate() {
+            jobs.push(Job {
+                out: dirs[0].join(format!("{}_{k}.mp4", t.id)),
+                target: t.id.clone(),
+                source: None,
+                start: s,
+                end: e,
+                test: is_test(&t.id),
+            });
+        }
+        let sources: Vec<&Person> = people
+            .iter()
+            .filter(|s| s.id != t.id && is_test(&s.id) == is_test(&t.id))
+            .collect();
+        let n = sources.len().max(ts.len());
+        for i in 0..n.min(sources.len() * ts.len()) {
+            let src = sources[i % sources.len()];
+            let k = i % ts.len();
+            let (s, e) = ts[k];
+            jobs.push(Job {
+                out: dirs[1].join(format!("{}_to_{}_{k}.mp4", src.id, t.id)),
+                target: t.id.clone(),
+                source: Some(src.id.clone()),
+                start: s,
+                end: e,
+                test: is_test(&t.id),
+            });
+        }
+    }
+    let todo: Vec<&Job> = jobs.iter().filter(|j| !j.out.exists()).collect();
+    say(&format!(
+        "{} clips ({} real, {} swaps), {} to make",
+        jobs.len(),
+        jobs.iter().filter(|j| j.source.is_none()).count(),
+        jobs.iter().filter(|j| j.source.is_some()).count(),
+        todo.len()
+    ));
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads.max(1))
+        .build()
+        .map_err(|e| Error::Other(format!("cannot start worker threads: {e}")))?;
+    let cancel = AtomicBool::new(false);
+    let made: Vec<Result<()>> = pool.install(|| {
+        use rayon::prelude::*;
+        todo.par_iter()
+            .map(|j| -> Result<()> {
+                let target = path_of(&j.target)?;
+                match &j.source {
+                    None => {
+                        swap::writer::reencode(
+                            &target,
+                            &j.out,
+                            Some(j.start),
+                            Some(j.end),
+                            cfg.swap.crf,
+                            false,
+                        )?;
+                    }
+                    Some(src) => {
+                        let faces = FaceAnalyzer::new(landmarks, cfg.swap.upsample)?;
+                        let opts = SwapOptions {
+                            start_s: Some(j.start),
+                            end_s: Some(j.end),
+                            ..cfg.swap
+                        };
+                        swap::swap(
+                            &path_of(src)?,
+                            &target,
+                            &j.out,
+                            &faces,
+                            None,
+                            &opts,
+                            false,
+                            &mut |_, _| {},
+                            &cancel,
+                        )?;
+                    }
+                }
+                say(&format!("made {}", j.out.display()));
+                Ok(())
+            })
+            .collect()
+    });
+    for r in made {
+        r?;
+    }
+
+    // 2. Identity vectors of every clip (the analysis's own pipeline).
+    let videos: Vec<PathBuf> = jobs.iter().map(|j| j.out.clone()).collect();
+    let rows = extract::extract_parts(
+        &ExtractJob {
+            videos,
+            parts: dirs[2].clone(),
+            landmarks: landmarks.to_path_buf(),
+            opts: AnalyzeOptions {
+                upsample: cfg.swap.upsample,
+                ..Default::default()
+            },
+            threads: cfg.threads.max(1),
+        },
+        encoder,
+        &|p| {
+            if p.videos_done % 10 == 0 {
+                say(&format!(
+                    "identity vectors: {}/{} clips",
+                    p.videos_done, p.videos_total
+                ));
+            }
+        },
+        &cancel,
+    )?;
+    let row_of: HashMap<PathBuf, &extract::ExtractRow> =
+        rows.iter().map(|r| (r.video.clone(), r)).collect();
+    let set = |test: bool, fake: bool| -> Vec<&Job> {
+        jobs.iter()
+            .filter(|j| j.test == test && j.source.is_some() == fake)
+            .filter(|j| row_of.get(&j.out).is_some_and(|r| r.included))
+            .collect()
+    };
+    let assemble = |js: &[&Job], name: &str| -> Result<(dataset::IdSet, Vec<i64>)> {
+        let rs: Vec<extract::ExtractRow> = js.iter().map(|j| (*row_of[&j.out]).clone()).collect();
+        let ids = work.join(format!("{name}_ids.npy"));
+        let lens = work.join(format!("{name}_lens.npy"));
+        extract::assemble(&rs, &dirs[2], &ids, &lens, true)?;
+        let groups = js
+            .iter()
+            .map(|j| people.iter().position(|p| p.id == j.target).unwrap_or(0) as i64)
+            .collect();
+        Ok((dataset::load(&ids, Some(&lens))?, groups))
+    };
+    let (train_real, train_fake) = (set(false, false), set(false, true));
+    let (test_real, test_fake) = (set(true, false), set(true, true));
+    let (real, real_groups) = assemble(&train_real, "train_real")?;
+    let (fake, fake_groups) = assemble(&train_fake, "train_fake")?;
+    let (treal, _) = assemble(&test_real, "test_real")?;
+    let (tfake, _) = assemble(&test_fake, "test_fake")?;
+    say(&format!(
+        "training on {} real and {} fake clips of {} people; testing on {} real and {} fake clips of {} unseen people",
+        real.videos.len(),
+        fake.videos.len(),
+        people.len() - cfg.test_people.len(),
+        treal.videos.len(),
+        tfake.videos.len(),
+        cfg.test_people.len()
+    ));
+
+    // 3. Train on the training people (validation split by target person).
+    let data = TrainData {
+        real,
+        fake,
+        real_groups: Some(real_groups),
+        fake_groups: Some(fake_groups),
+        encoder: Some(encoder.kind().name().to_string()),
+    };
+    let tmp_ck = work.join("training.safetensors");
+    let device = candle_core::Device::Cpu;
+    let summary = tr::train(
+        &data,
+        &cfg.train,
+        &tr::TrainFiles {
+            out: tmp_ck.clone(),
+            metrics: Some(work.join("training_metrics.json")),
+            resume: false,
+            force: true,
+        },
+        &device,
+        &mut |e| {
+            if let tr::TrainEvent::Epoch(r) = e {
+                if r.epoch % 5 == 0 || r.best {
+                    say(&format!(
+                        "epoch {}: loss {:.4}, validation AUC {}",
+                        r.epoch,
+                        r.train_loss,
+                        r.val_auc.map(|a| format!("{a:.3}")).unwrap_or("-".into())
+                    ));
+                }
+            }
+        },
+        &TrainControl::default(),
+    )?;
+
+    // 4. Measure on the unseen people.
+    let det = Detector::load(&tmp_ck, &device)?;
+    let ev: Evaluation =
+        tr::evaluate_checkpoint(&det, &treal, &tfake, cfg.train.stride, cfg.train.threshold)?;
+    let names = |js: &[&Job]| -> Vec<String> {
+        js.iter()
+            .map(|j| {
+                j.out
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    let mut test_videos = Vec::new();
+    for (label, js) in [("real", &test_real), ("fake", &test_fake)] {
+        let n = names(js);
+        for (v, name) in n.iter().enumerate() {
+            let ps: Vec<f32> = ev
+                .clips
+                .iter()
+                .filter(|c| c.0 == label && c.1 == v)
+                .map(|c| c.3)
+                .collect();
+            if !ps.is_empty() {
+                test_videos.push((
+                    name.clone(),
+                    label.to_string(),
+                    ps.iter().sum::<f32>() / ps.len() as f32,
+                ));
+            }
+        }
+    }
+    let train_people: Vec<String> = people
+        .iter()
+        .filter(|p| !is_test(&p.id))
+        .map(|p| p.id.clone())
+        .collect();
+    let result = DemoCard {
+        train_people,
+        test_people: cfg.test_people.clone(),
+        train_real: data.real.videos.len(),
+        train_fake: data.fake.videos.len(),
+        test_real: treal.videos.len(),
+        test_fake: tfake.videos.len(),
+        best_epoch: summary.best_epoch,
+        best_val_auc: summary.best_val_auc,
+        test_clip_auc: ev.clip.auc,
+        test_video_auc: ev.video_mean.auc,
+        test_video_accuracy: ev.video_mean.accuracy,
+        test_clip_accuracy: ev.clip.accuracy,
+        test_clip_eer: ev.clip.eer,
+        test_video_eer: ev.video_mean.eer,
+        test_videos,
+        inputs_sha256: inputs,
+        seconds: started.elapsed().as_secs_f64(),
+    };
+
+    // 5. The checkpoint with the card in its provenance, and the card.
+    let extra = HashMap::from([(
+        DEMO_KEY.to_string(),
+        serde_json::to_string(&result)
+            .map_err(|e| Error::Other(format!("cannot serialise the model card: {e}")))?,
+    )]);
+    checkpoint::copy_with_metadata(&tmp_ck, out, &extra, true)?;
+    let text = model_card(&result, people, cfg, &sha256_file(out)?);
+    write_atomic(card, text.as_bytes(), true)?;
+    Ok(result)
+}
+
+fn fmt(x: Option<f64>) -> String {
+    x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into())
+}
+
+/// The model card (Markdown).
+pub fn model_card(c: &DemoCard, people: &[Person], cfg: &DemoConfig, sha: &str) -> String {
+    let who = |ids: &[String]| {
+        ids.iter()
+            .map(|id| {
+                let d = people
+                    .iter()
+                    .find(|p| &p.id == id)
+                    .map(|p| p.description.as_str())
+                    .unwrap_or("");
+                format!("- `{id}`: {d}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let videos = c
+        .test_videos
+        .iter()
+        .map(|(v, l, p)| format!("| {v} | {l} | {p:.3} |"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    format!(
+        "# ti2net demo detector (model card)
+
+Written by `ti2net demo build` (run by `scripts/setup.sh`); checkpoint
+`ti2net-demo.safetensors`, sha256 `{sha}`.
+
+**What it is**: TI2Net (bidirectional GRU over the temporal differences of MobileFaceNet
+identity vectors) trained on graphics face swaps (`ti2net swap`: landmarks, Delaunay
+triangulation, piecewise affine warp, colour transfer, feathered blending; the
+FaceSwap family of FaceForensics++) between a handful of real people, and on real clips
+of the same people re-encoded the same way.
+
+## Data
+Training people ({ntr}; they appear in no test video, as source or as target):
+{trp}
+
+Test people ({nte}; never seen in training):
+{tep}
+
+Clips of {seg} s (at most {maxs} per person, spread over each video); swaps for every
+ordered pair of people on the same side (people whose video is shorter than {mint} s
+are sources only). Training: {trr} real and {trf} fake clips; test: {ter} real and {tef}
+fake clips. Validation (for choosing the epoch): {val:.0} % of the training clips, split
+by target person. Seed {seed}, {epochs} epochs, learning rate {lr}, batch {batch}, hidden {hidden}.
+
+## Measured on the test people
+| metric | value |
+|---|---|
+| clip AUC | {cauc} |
+| video AUC (mean fake probability) | {vauc} |
+| clip accuracy at 0.5 | {cacc} |
+| video accuracy at 0.5 | {vacc} |
+| clip EER | {ceer} |
+| video EER | {veer} |
+
+Best epoch {be} (validation AUC {bv}). Built in {secs:.0} s.
+
+| test video | label | mean p_fake |
+|---|---|---|
+{videos}
+
+## Limits
+- A demonstration: graphics swaps of {np} people from registry packages, with the
+  source's face warped from time-aligned source frames. It was not trained or measured
+  on FaceForensics++, Celeb-DF, DFDC, or GAN / diffusion face swaps, and its numbers say
+  nothing about them.
+- The test set is small ({ter} real, {tef} fake clips of {nte} people): the figures above
+  have wide error bars.
+- A verdict on real-world footage needs a detector trained on such data: the training
+  panel of the workbench (or `ti2net extract` + `ti2net train`) makes one.
+",
+        ntr = c.train_people.len(),
+        trp = who(&c.train_people),
+        nte = c.test_people.len(),
+        tep = who(&c.test_people),
+        seg = cfg.segment_s,
+        maxs = cfg.max_segments,
+        mint = cfg.min_target_s,
+        trr = c.train_real,
+        trf = c.train_fake,
+        ter = c.test_real,
+        tef = c.test_fake,
+        val = cfg.train.val_fraction * 100.0,
+        seed = cfg.train.seed,
+        epochs = cfg.train.epochs,
+        lr = cfg.train.lr,
+        batch = cfg.train.batch,
+        hidden = cfg.train.hidden,
+        cauc = fmt(c.test_clip_auc),
+        vauc = fmt(c.test_video_auc),
+        cacc = fmt(c.test_clip_accuracy),
+        vacc = fmt(c.test_video_accuracy),
+        ceer = fmt(c.test_clip_eer),
+        veer = fmt(c.test_video_eer),
+        be = c
+            .best_epoch
+            .map(|e| e.to_string())
+            .unwrap_or_else(|| "n/a".into()),
+        bv = fmt(c.best_val_auc),
+        secs = c.seconds,
+        np = people.len(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_spread_over_the_video() {
+        let cfg = DemoConfig::default();
+        assert!(segments(4.0, &cfg).is_empty());
+        assert_eq!(segments(5.8, &cfg), vec![(0.0, 5.8)]);
+        let s = segments(200.0, &cfg);
+        assert_eq!(s.len(), cfg.max_segments);
+        assert!(s
+            .iter()
+            .all(|&(a, b)| (b - a - 6.0).abs() < 1e-9 && b <= 200.0));
+        assert!(s[s.len() - 1].0 > 150.0);
+    }
+}
