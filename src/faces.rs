@@ -1,6 +1,10 @@
 //! Stage 2: face detection (dlib HOG, upsampled once as the original), 68 landmarks,
 //! and the subject track.
 //!
+//! Once the subject is tracked, HOG searches only a region around it ([`FaceSearch`]),
+//! with the whole frame searched on cuts, when the subject is lost and every half
+//! second; landmarks are always predicted on the whole frame.
+//!
 //! The subject is the largest face when the track starts; it is then followed by
 //! position (box overlap and motion), so a second person in the frame cannot take
 //! it over. After a scene cut, or when the track has been lost for a while, the
@@ -96,31 +100,93 @@ impl FaceAnalyzer {
         })
     }
 
+    /// Scale of the whole-frame search: x2 when upsampling applies to this frame size.
+    pub fn base_scale(&self, w: usize, h: usize) -> f32 {
+        if self.upsample && w.max(h) <= UPSAMPLE_MAX_SIDE {
+            2.0
+        } else {
+            1.0
+        }
+    }
+
     /// Detects every face in an RGB image, with landmarks.
     pub fn detect(&self, img: &RgbImage) -> Vec<Detection> {
         let (w, h) = (img.width() as usize, img.height() as usize);
         if w < 8 || h < 8 {
             return Vec::new();
         }
-        // SAFETY: `img` is a contiguous RGB buffer of exactly w * h * 3 bytes.
-        let matrix = unsafe { ImageMatrix::new(w, h, img.as_raw().as_ptr()) };
-        let (rects, scale): (Vec<Rectangle>, f32) =
-            if self.upsample && w.max(h) <= UPSAMPLE_MAX_SIDE {
-                let up = matrix.resize(w * 2, h * 2);
-                (self.hog.face_locations(&up).to_vec(), 0.5)
-            } else {
-                (self.hog.face_locations(&matrix).to_vec(), 1.0)
-            };
+        let matrix = frame_matrix(img);
+        let scale = self.base_scale(w, h);
+        let rects = if scale > 1.0 {
+            let up = matrix.resize(w * 2, h * 2);
+            self.hog.face_locations(&up).to_vec()
+        } else {
+            self.hog.face_locations(&matrix).to_vec()
+        };
+        self.with_landmarks(&matrix, &rects, [0.0, 0.0], [1.0 / scale, 1.0 / scale])
+    }
+
+    /// Detects the faces inside `region` (`[x0, y0, x1, y1]`, frame pixels) only,
+    /// searching the region resized by `scale` (see [`roi_scale`]); boxes and
+    /// landmarks (on the whole frame) in frame pixels. `None` when the region is too
+    /// small to search.
+    pub fn detect_in(
+        &self,
+        img: &RgbImage,
+        region: [u32; 4],
+        scale: f32,
+    ) -> Option<Vec<Detection>> {
+        let (w, h) = (img.width(), img.height());
+        let [x0, y0, x1, y1] = [
+            region[0].min(w),
+            region[1].min(h),
+            region[2].min(w),
+            region[3].min(h),
+        ];
+        let (cw, ch) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+        let (sw, sh) = (
+            (cw as f32 * scale).round() as usize,
+            (ch as f32 * scale).round() as usize,
+        );
+        // dlib's window is 80 x 80 pixels.
+        if cw < 8 || ch < 8 || sw < 80 || sh < 80 {
+            return None;
+        }
+        let crop = image::imageops::crop_imm(img, x0, y0, cw, ch).to_image();
+        let small = frame_matrix(&crop);
+        let rects = if (sw, sh) == (cw as usize, ch as usize) {
+            self.hog.face_locations(&small).to_vec()
+        } else {
+            self.hog.face_locations(&small.resize(sw, sh)).to_vec()
+        };
+        let matrix = frame_matrix(img);
+        Some(self.with_landmarks(
+            &matrix,
+            &rects,
+            [x0 as f32, y0 as f32],
+            [cw as f32 / sw as f32, ch as f32 / sh as f32],
+        ))
+    }
+
+    /// Maps detector rectangles to frame pixels (`origin + r * scale`) and adds the
+    /// landmarks, predicted on the whole frame.
+    fn with_landmarks(
+        &self,
+        matrix: &ImageMatrix,
+        rects: &[Rectangle],
+        origin: [f32; 2],
+        scale: [f32; 2],
+    ) -> Vec<Detection> {
         rects
-            .into_iter()
+            .iter()
             .map(|r| {
                 let rect = Rectangle {
-                    left: (r.left as f32 * scale).round() as _,
-                    top: (r.top as f32 * scale).round() as _,
-                    right: (r.right as f32 * scale).round() as _,
-                    bottom: (r.bottom as f32 * scale).round() as _,
+                    left: (origin[0] + r.left as f32 * scale[0]).round() as _,
+                    top: (origin[1] + r.top as f32 * scale[1]).round() as _,
+                    right: (origin[0] + r.right as f32 * scale[0]).round() as _,
+                    bottom: (origin[1] + r.bottom as f32 * scale[1]).round() as _,
                 };
-                let shape = self.shapes.face_landmarks(&matrix, &rect);
+                let shape = self.shapes.face_landmarks(matrix, &rect);
                 Detection {
                     bbox: [
                         rect.left as f32,
@@ -132,6 +198,162 @@ impl FaceAnalyzer {
                 }
             })
             .collect()
+    }
+}
+
+/// The frame as a dlib image.
+fn frame_matrix(img: &RgbImage) -> ImageMatrix {
+    // SAFETY: `img` is a contiguous RGB buffer of exactly w * h * 3 bytes.
+    unsafe {
+        ImageMatrix::new(
+            img.width() as usize,
+            img.height() as usize,
+            img.as_raw().as_ptr(),
+        )
+    }
+}
+
+/// Side (frame pixels) a face must keep, relative to its last box, to stay findable
+/// in a region search: dlib's HOG window is 80 pixels at one level of its image
+/// pyramid (each level 5/6 of the one above), so a region is searched at a scale that
+/// puts the last box at 80 x 1.2^2 = 115 pixels or more: the face may shrink by 1.44
+/// and still be found.
+pub const ROI_FACE_PX: f32 = 115.0;
+
+/// The scale at which to search a region around a face of `side` pixels: the
+/// whole-frame scale `base` (x2 or x1) times (5/6)^m, the largest m that keeps the face
+/// at [`ROI_FACE_PX`] or more. The same scales as the levels of dlib's pyramid on the
+/// whole frame, so that the face is found at the same level and its box stays the same.
+pub fn roi_scale(side: f32, base: f32) -> f32 {
+    let mut s = base;
+    while side * s * (5.0 / 6.0) >= ROI_FACE_PX {
+        s *= 5.0 / 6.0;
+    }
+    s
+}
+
+/// How much wider and taller than the subject's last box the searched region is.
+pub const ROI_SPAN: f32 = 2.0;
+
+/// The faces found in one frame by [`FaceSearch::find`].
+#[derive(Debug, Clone, Default)]
+pub struct FrameFaces {
+    /// Faces detected in this frame (the searched region or the whole frame).
+    pub dets: Vec<Detection>,
+    /// Other faces outside the searched region: their boxes as the last whole-frame
+    /// search saw them (empty after a whole-frame search).
+    pub carried: Vec<BBox>,
+    /// True when the whole frame was searched.
+    pub full: bool,
+}
+
+impl FrameFaces {
+    /// Faces in the frame: those detected plus those carried.
+    pub fn count(&self) -> usize {
+        self.dets.len() + self.carried.len()
+    }
+}
+
+/// Where faces are searched, frame by frame.
+///
+/// While the subject is tracked, HOG runs only on a region [`ROI_SPAN`] times the size
+/// of the subject's predicted box, at the scale given by [`roi_scale`] (upsampled only
+/// when the face is small). The whole frame is searched (as without the region search)
+/// to acquire the subject, on a scene cut, when the subject was not found in the
+/// previous analysed frame, when the region holds no face that continues the track,
+/// and every `full_every` analysed frames to notice faces that enter the picture.
+///
+/// Other faces outside the region are not searched between two whole-frame searches:
+/// a frame reports those the last whole-frame search found (boxes as then), so the
+/// `faces` count and `others` of the report stay those of a whole-frame search, up to
+/// `full_every` frames late when a face enters or leaves the picture.
+#[derive(Debug, Clone)]
+pub struct FaceSearch {
+    /// Search a region around the tracked subject (false: always the whole frame).
+    pub roi: bool,
+    /// Analysed frames from one whole-frame search to the next while tracking.
+    pub full_every: u32,
+    since_full: u32,
+    others: Vec<BBox>,
+    /// Whole-frame and region searches so far.
+    pub full_searches: u64,
+    pub region_searches: u64,
+}
+
+impl FaceSearch {
+    pub fn new(roi: bool, full_every: u32) -> Self {
+        Self {
+            roi,
+            full_every: full_every.max(1),
+            since_full: 0,
+            others: Vec::new(),
+            full_searches: 0,
+            region_searches: 0,
+        }
+    }
+
+    /// Finds the faces of `img`; `tracker` is the subject's track before this frame.
+    pub fn find(
+        &mut self,
+        fa: &FaceAnalyzer,
+        img: &RgbImage,
+        tracker: &SubjectTracker,
+        scene_cut: bool,
+    ) -> FrameFaces {
+        if self.roi && !scene_cut && self.since_full + 1 < self.full_every {
+            if let Some(pred) = tracker.predicted() {
+                let side = pred[2].max(pred[3]);
+                let half = 0.5 * ROI_SPAN * side;
+                let (cx, cy) = (pred[0] + pred[2] / 2.0, pred[1] + pred[3] / 2.0);
+                let region = [
+                    (cx - half).max(0.0).round() as u32,
+                    (cy - half).max(0.0).round() as u32,
+                    (cx + half).max(0.0).round() as u32,
+                    (cy + half).max(0.0).round() as u32,
+                ];
+                let base = fa.base_scale(img.width() as usize, img.height() as usize);
+                if let Some(dets) = fa.detect_in(img, region, roi_scale(side, base)) {
+                    self.region_searches += 1;
+                    if tracker.best_match(&dets).is_some() {
+                        self.since_full += 1;
+                        let inside = |b: &BBox| {
+                            let (x, y) = (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0);
+                            x >= region[0] as f32
+                                && x < region[2] as f32
+                                && y >= region[1] as f32
+                                && y < region[3] as f32
+                        };
+                        let carried = self.others.iter().filter(|b| !inside(b)).copied().collect();
+                        return FrameFaces {
+                            dets,
+                            carried,
+                            full: false,
+                        };
+                    }
+                }
+            }
+        }
+        self.since_full = 0;
+        self.full_searches += 1;
+        FrameFaces {
+            dets: fa.detect(img),
+            carried: Vec::new(),
+            full: true,
+        }
+    }
+
+    /// Records the other faces of a whole-frame search, once the tracker chose
+    /// the subject (`chosen`) among `faces.dets`.
+    pub fn chosen(&mut self, faces: &FrameFaces, chosen: Option<usize>) {
+        if faces.full {
+            self.others = faces
+                .dets
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != chosen)
+                .map(|(_, d)| d.bbox)
+                .collect();
+        }
     }
 }
 
@@ -190,29 +412,7 @@ impl SubjectTracker {
         }
         let chosen = match self.last {
             None => largest(faces),
-            Some(last) => {
-                let pred = [
-                    last[0] + self.velocity[0],
-                    last[1] + self.velocity[1],
-                    last[2],
-                    last[3],
-                ];
-                let size = last[2].max(last[3]);
-                let c = [pred[0] + pred[2] / 2.0, pred[1] + pred[3] / 2.0];
-                faces
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| {
-                        let o = iou(&pred, &f.bbox);
-                        let fc = f.center();
-                        let dist = ((fc[0] - c[0]).powi(2) + (fc[1] - c[1]).powi(2)).sqrt() / size;
-                        let ratio = (f.bbox[2] / last[2]).max(last[2] / f.bbox[2]);
-                        (i, o, dist, ratio)
-                    })
-                    .filter(|&(_, o, dist, ratio)| (o > 0.2 || dist < 0.6) && ratio < 2.0)
-                    .max_by(|a, b| (a.1 - a.2).total_cmp(&(b.1 - b.2)))
-                    .map(|t| t.0)
-            }
+            Some(_) => self.best_match(faces),
         };
         match chosen {
             Some(i) => {
@@ -244,6 +444,44 @@ impl SubjectTracker {
                 (None, FaceStatus::SubjectLost)
             }
         }
+    }
+
+    /// Where the subject should be in this frame (its last box moved by its velocity),
+    /// when it was found in the previous analysed frame.
+    pub fn predicted(&self) -> Option<BBox> {
+        let last = self.last.filter(|_| self.misses == 0)?;
+        Some([
+            last[0] + self.velocity[0],
+            last[1] + self.velocity[1],
+            last[2],
+            last[3],
+        ])
+    }
+
+    /// The face among `faces` that continues the track (by position and size), if any.
+    pub fn best_match(&self, faces: &[Detection]) -> Option<usize> {
+        let last = self.last?;
+        let pred = [
+            last[0] + self.velocity[0],
+            last[1] + self.velocity[1],
+            last[2],
+            last[3],
+        ];
+        let size = last[2].max(last[3]);
+        let c = [pred[0] + pred[2] / 2.0, pred[1] + pred[3] / 2.0];
+        faces
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let o = iou(&pred, &f.bbox);
+                let fc = f.center();
+                let dist = ((fc[0] - c[0]).powi(2) + (fc[1] - c[1]).powi(2)).sqrt() / size;
+                let ratio = (f.bbox[2] / last[2]).max(last[2] / f.bbox[2]);
+                (i, o, dist, ratio)
+            })
+            .filter(|&(_, o, dist, ratio)| (o > 0.2 || dist < 0.6) && ratio < 2.0)
+            .max_by(|a, b| (a.1 - a.2).total_cmp(&(b.1 - b.2)))
+            .map(|t| t.0)
     }
 
     fn miss(&mut self) {

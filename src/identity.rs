@@ -2,8 +2,8 @@
 //!
 //! For the subject's face frames: similarity to the clip's reference identity (the
 //! element-wise median of the unit vectors, robust to a minority of odd frames), to
-//! the previous analysed frame, the full frame-by-frame similarity matrix (Figure 1
-//! of the paper), and identity changes.
+//! the previous analysed frame, the frame-by-frame similarity matrix (Figure 1 of the
+//! paper, at a bounded resolution for long videos), and identity changes.
 //!
 //! Frame-to-frame similarity is noisy: one blurred face looks like a change. A
 //! change is therefore found by comparing the mean identity over a window before
@@ -41,15 +41,27 @@ pub fn unit(a: &[f32]) -> Vec<f32> {
 }
 
 /// Element-wise median of the unit vectors: the clip's reference identity.
-pub fn reference(vectors: &[Vec<f32>]) -> Option<Vec<f32>> {
-    let first = vectors.first()?;
-    let units: Vec<Vec<f32>> = vectors.iter().map(|v| unit(v)).collect();
-    let mut col = Vec::with_capacity(units.len());
+///
+/// Needs memory for one column of `n` values, not a copy of the vectors.
+pub fn reference<V: AsRef<[f32]>>(vectors: &[V]) -> Option<Vec<f32>> {
+    let first = vectors.first()?.as_ref();
+    let inv: Vec<f32> = vectors
+        .iter()
+        .map(|v| {
+            let n = norm(v.as_ref());
+            if n > 0.0 {
+                1.0 / n
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let mut col = Vec::with_capacity(vectors.len());
     Some(
         (0..first.len())
             .map(|d| {
                 col.clear();
-                col.extend(units.iter().map(|u| u[d]));
+                col.extend(vectors.iter().zip(&inv).map(|(v, s)| v.as_ref()[d] * s));
                 col.sort_by(f32::total_cmp);
                 let m = col.len() / 2;
                 if col.len() % 2 == 1 {
@@ -62,20 +74,88 @@ pub fn reference(vectors: &[Vec<f32>]) -> Option<Vec<f32>> {
     )
 }
 
-/// The frame-by-frame cosine similarity matrix, row-major `n x n`.
-pub fn similarity_matrix<V: AsRef<[f32]>>(vectors: &[V]) -> Vec<f32> {
-    let units: Vec<Vec<f32>> = vectors.iter().map(|v| unit(v.as_ref())).collect();
-    let n = units.len();
-    let mut m = vec![0f32; n * n];
-    for i in 0..n {
-        m[i * n + i] = 1.0;
-        for j in i + 1..n {
-            let s = dot(&units[i], &units[j]);
-            m[i * n + j] = s;
-            m[j * n + i] = s;
+/// Most cells per side of the similarity matrix ([`block_similarity`]).
+pub const MAX_MATRIX_CELLS: usize = 2048;
+
+/// Dot product with eight accumulators (vectorises; the order of the sum differs
+/// from [`dot`] only in rounding).
+fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
         }
     }
-    m
+    acc.iter().sum::<f32>() + tail
+}
+
+/// The frame-by-frame cosine similarity matrix at a bounded resolution.
+///
+/// Returns `(matrix, cells, frames_per_cell)`: the frames are cut, in order, into
+/// blocks of `frames_per_cell` consecutive frames (the last block may be shorter) so
+/// that there are at most `max_cells` blocks; cell `(a, b)` of the row-major
+/// `cells x cells` matrix is the mean cosine similarity over every pair of frames
+/// (i in block a, j in block b), i.e. exactly the mean of the corresponding block of
+/// the `n x n` matrix. With `n <= max_cells` it is the `n x n` matrix itself.
+///
+/// The mean of cosines over a block pair is `dot(sum of the unit vectors of a, sum of
+/// those of b) / (|a| |b|)`, so the `n x n` matrix is never built: time
+/// `O(n d + cells^2 d)`, memory `O(cells d + cells^2)`.
+pub fn block_similarity<V: AsRef<[f32]> + Sync>(
+    vectors: &[V],
+    max_cells: usize,
+) -> (Vec<f32>, usize, usize) {
+    use rayon::prelude::*;
+    let n = vectors.len();
+    if n == 0 {
+        return (Vec::new(), 0, 1);
+    }
+    let per = n.div_ceil(max_cells.max(1));
+    let cells = n.div_ceil(per);
+    let dim = vectors[0].as_ref().len();
+    let mut sums = vec![0f32; cells * dim];
+    for (k, v) in vectors.iter().enumerate() {
+        let v = v.as_ref();
+        let nv = norm(v);
+        let s = if nv > 0.0 { 1.0 / nv } else { 1.0 };
+        let row = &mut sums[(k / per) * dim..(k / per + 1) * dim];
+        for (r, x) in row.iter_mut().zip(v) {
+            *r += x * s;
+        }
+    }
+    let count = |a: usize| (per.min(n - a * per)) as f32;
+    let mut m = vec![0f32; cells * cells];
+    m.par_chunks_mut(cells).enumerate().for_each(|(a, row)| {
+        let sa = &sums[a * dim..(a + 1) * dim];
+        let ca = count(a);
+        for (b, cell) in row.iter_mut().enumerate() {
+            *cell = if per == 1 && a == b {
+                1.0
+            } else {
+                dot8(sa, &sums[b * dim..(b + 1) * dim]) / (ca * count(b))
+            };
+        }
+    });
+    // Exactly symmetric (the two triangles are computed separately).
+    for a in 0..cells {
+        for b in a + 1..cells {
+            m[b * cells + a] = m[a * cells + b];
+        }
+    }
+    (m, cells, per)
+}
+
+/// The frame-by-frame cosine similarity matrix, row-major `n x n` (for a few
+/// thousand frames at most: long videos need [`block_similarity`]).
+pub fn similarity_matrix<V: AsRef<[f32]> + Sync>(vectors: &[V]) -> Vec<f32> {
+    block_similarity(vectors, vectors.len().max(1)).0
 }
 
 /// Settings of the change detector.
@@ -111,25 +191,36 @@ pub struct IdentityChange {
 
 /// Similarity of the mean unit identity over `window_s` before each face frame to
 /// the mean over `window_s` from it on; `None` where a window is too empty.
-pub fn window_similarity(
+///
+/// The two window sums slide along the frames (in f64), so memory stays `O(d)`
+/// beyond the vectors.
+pub fn window_similarity<V: AsRef<[f32]>>(
     times: &[f64],
-    vectors: &[Vec<f32>],
+    vectors: &[V],
     p: &ChangeParams,
 ) -> Vec<Option<f32>> {
     let n = times.len();
     if n < 2 {
         return vec![None; n];
     }
-    let dim = vectors[0].len();
-    // prefix[i] = sum of unit vectors 0..i
-    let mut prefix = vec![vec![0f32; dim]; n + 1];
-    for i in 0..n {
-        let u = unit(&vectors[i]);
-        let (head, tail) = prefix.split_at_mut(i + 1);
-        for d in 0..dim {
-            tail[0][d] = head[i][d] + u[d];
+    let dim = vectors[0].as_ref().len();
+    let inv: Vec<f64> = vectors
+        .iter()
+        .map(|v| {
+            let n = norm(v.as_ref());
+            if n > 0.0 {
+                1.0 / n as f64
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    let add = |acc: &mut [f64], k: usize, sign: f64| {
+        let s = sign * inv[k];
+        for (a, x) in acc.iter_mut().zip(vectors[k].as_ref()) {
+            *a += *x as f64 * s;
         }
-    }
+    };
     // Frames a full window holds, from the median spacing of the face frames.
     let mut gaps: Vec<f64> = times
         .windows(2)
@@ -139,25 +230,40 @@ pub fn window_similarity(
     gaps.sort_by(f64::total_cmp);
     let spacing = gaps.get(gaps.len() / 2).copied().unwrap_or(1.0).max(1e-6);
     let need = ((p.window_s / spacing) * p.min_fill).ceil().max(2.0) as usize;
+    // before = sum of the unit vectors lo..i, after = sum over i..hi.
+    let mut before = vec![0f64; dim];
+    let mut after = vec![0f64; dim];
     let (mut lo, mut hi) = (0usize, 0usize);
     (0..n)
         .map(|i| {
+            if i > 0 {
+                add(&mut before, i - 1, 1.0);
+                if hi > i - 1 {
+                    add(&mut after, i - 1, -1.0);
+                } else {
+                    hi = i;
+                }
+            }
             while times[lo] < times[i] - p.window_s - 1e-9 {
+                add(&mut before, lo, -1.0);
                 lo += 1;
             }
-            if hi < i {
-                hi = i;
-            }
             while hi < n && times[hi] < times[i] + p.window_s - 1e-9 {
+                add(&mut after, hi, 1.0);
                 hi += 1;
             }
             let (nb, na) = (i - lo, hi - i);
             if nb < need || na < need {
                 return None;
             }
-            let before: Vec<f32> = (0..dim).map(|d| prefix[i][d] - prefix[lo][d]).collect();
-            let after: Vec<f32> = (0..dim).map(|d| prefix[hi][d] - prefix[i][d]).collect();
-            Some(cosine(&before, &after))
+            let (mut ab, mut aa, mut bb) = (0f64, 0f64, 0f64);
+            for (x, y) in before.iter().zip(&after) {
+                ab += x * y;
+                aa += x * x;
+                bb += y * y;
+            }
+            let d = (aa * bb).sqrt();
+            Some(if d > 0.0 { (ab / d) as f32 } else { 0.0 })
         })
         .collect()
 }
@@ -254,5 +360,92 @@ mod tests {
                 assert_eq!(m[i * 5 + j], m[j * 5 + i]);
             }
         }
+    }
+
+    /// The n x n matrix the straightforward way, for comparison.
+    fn full_matrix(v: &[Vec<f32>]) -> Vec<f32> {
+        let n = v.len();
+        let mut m = vec![0f32; n * n];
+        for i in 0..n {
+            for j in 0..n {
+                m[i * n + j] = if i == j { 1.0 } else { cosine(&v[i], &v[j]) };
+            }
+        }
+        m
+    }
+
+    #[test]
+    fn block_matrix_is_the_mean_of_the_full_matrix_over_blocks() {
+        let n = 23;
+        let v: Vec<Vec<f32>> = (0..n).map(|k| person(k % 3, 0.5, k)).collect();
+        let full = full_matrix(&v);
+        // Small enough: the exact matrix.
+        let (m, cells, per) = block_similarity(&v, 64);
+        assert_eq!((cells, per), (n, 1));
+        for (a, b) in m.iter().zip(&full) {
+            assert!((a - b).abs() < 1e-5);
+        }
+        // 23 frames in at most 5 cells: blocks of 5 (the last of 3).
+        let (m, cells, per) = block_similarity(&v, 5);
+        assert_eq!((cells, per), (5, 5));
+        for a in 0..cells {
+            for b in 0..cells {
+                let (ra, rb) = (a * per..((a + 1) * per).min(n), b * per..((b + 1) * per).min(n));
+                let mut s = 0.0;
+                for i in ra.clone() {
+                    for j in rb.clone() {
+                        s += full[i * n + j];
+                    }
+                }
+                let mean = s / (ra.len() * rb.len()) as f32;
+                assert!((m[a * cells + b] - mean).abs() < 1e-5, "{a},{b}");
+                assert_eq!(m[a * cells + b], m[b * cells + a]);
+            }
+        }
+        // A long track stays within the bound.
+        let long: Vec<Vec<f32>> = (0..5000).map(|k| person(k / 2500, 0.3, k)).collect();
+        let (m, cells, per) = block_similarity(&long, 2048);
+        assert_eq!((cells, per), (1667, 3));
+        assert_eq!(m.len(), cells * cells);
+        assert!(m[0] > 0.8 && m[cells - 1] < 0.3);
+    }
+
+    #[test]
+    fn sliding_windows_match_prefix_sums() {
+        let fps = 25.0;
+        let n = 300;
+        let times: Vec<f64> = (0..n)
+            .filter(|i| i % 7 != 3)
+            .map(|i| i as f64 / fps)
+            .collect();
+        let v: Vec<Vec<f32>> = (0..times.len())
+            .map(|k| person(if k < 150 { 0 } else { 2 }, 0.6, k))
+            .collect();
+        let p = ChangeParams::default();
+        let got = window_similarity(&times, &v, &p);
+        // Reference: prefix sums of the unit vectors.
+        let dim = v[0].len();
+        let mut prefix = vec![vec![0f32; dim]; v.len() + 1];
+        for i in 0..v.len() {
+            let u = unit(&v[i]);
+            for d in 0..dim {
+                prefix[i + 1][d] = prefix[i][d] + u[d];
+            }
+        }
+        let mut some = 0;
+        for i in 0..times.len() {
+            let lo = times.iter().position(|&t| t >= times[i] - p.window_s - 1e-9).unwrap();
+            let hi = times
+                .iter()
+                .position(|&t| t >= times[i] + p.window_s - 1e-9)
+                .unwrap_or(times.len());
+            if let Some(s) = got[i] {
+                    some += 1;
+                    let b: Vec<f32> = (0..dim).map(|d| prefix[i][d] - prefix[lo][d]).collect();
+                    let a: Vec<f32> = (0..dim).map(|d| prefix[hi][d] - prefix[i][d]).collect();
+                    assert!((s - cosine(&b, &a)).abs() < 1e-4, "{i}: {s}");
+            }
+        }
+        assert!(some > 150);
     }
 }

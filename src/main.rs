@@ -119,7 +119,9 @@ struct AnalyzeArgs {
     /// Identity vectors of the face frames (.npy, float32 N x 1024, the original's format).
     #[arg(long)]
     vectors: Option<PathBuf>,
-    /// Frame-by-frame similarity matrix of the face frames (.npy, float32 N x N).
+    /// Frame-by-frame similarity matrix of the face frames (.npy, float32 N x N; above
+    /// 2048 face frames, 2048 x 2048 or fewer cells, each the mean similarity between two
+    /// blocks of consecutive frames, the block length noted on standard error).
     #[arg(long)]
     matrix: Option<PathBuf>,
     /// Folder for pictures: STEM_curves.png (identity curves, verdict windows) and
@@ -140,6 +142,11 @@ struct AnalyzeArgs {
     /// Do not upsample before detection (4x faster, misses faces under about 80 px).
     #[arg(long)]
     no_upsample: bool,
+    /// Search faces in the whole of every frame (slower); by default, once the subject
+    /// is tracked, only a region around it, with the whole frame searched on scene cuts,
+    /// when the subject is lost and every half second.
+    #[arg(long)]
+    full_frame_detection: bool,
     /// Window before and after each time point for identity changes, in seconds.
     #[arg(long, default_value_t = 1.0)]
     change_window: f64,
@@ -359,6 +366,7 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
             end_s: a.end,
         },
         upsample: !a.no_upsample,
+        roi: !a.full_frame_detection,
         change: identity::ChangeParams {
             window_s: a.change_window,
             threshold: a.change_threshold,
@@ -415,20 +423,26 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
             a.force,
         )?;
     }
-    // The similarity matrix, computed once for --matrix and --plots.
-    let matrix =
-        (a.matrix.is_some() || plot_paths.is_some()).then(|| identity::similarity_matrix(&vecs));
-    if let (Some(p), Some(m)) = (&a.matrix, &matrix) {
-        write_output(
-            p,
-            &npy::f32_matrix_bytes(vecs.len(), vecs.len(), m)?,
-            a.force,
-        )?;
+    // The similarity matrix, computed once for --matrix and --plots, at a bounded
+    // resolution: at most MAX_MATRIX_CELLS cells a side, each the mean over a block of
+    // consecutive face frames (exact n x n up to that many face frames).
+    let matrix = (a.matrix.is_some() || plot_paths.is_some())
+        .then(|| identity::block_similarity(&vecs, identity::MAX_MATRIX_CELLS));
+    if let Some((_, cells, per)) = &matrix {
+        if *per > 1 {
+            eprintln!(
+                "note: the similarity matrix has {cells} x {cells} cells: each is the mean similarity between two blocks of {per} consecutive face frames ({} face frames)",
+                vecs.len()
+            );
+        }
+    }
+    if let (Some(p), Some((m, cells, _))) = (&a.matrix, &matrix) {
+        write_output(p, &npy::f32_matrix_bytes(*cells, *cells, m)?, a.force)?;
     }
     if let Some((curves, sim)) = &plot_paths {
         ti2net::plots::curves_png(report, curves)?;
-        if let (Some(m), true) = (&matrix, vecs.len() >= 2) {
-            ti2net::plots::matrix_png(m, vecs.len(), vecs.len().clamp(256, 1024) as u32, sim)?;
+        if let (Some((m, cells, _)), true) = (&matrix, vecs.len() >= 2) {
+            ti2net::plots::matrix_png(m, *cells, (*cells).clamp(256, 1024) as u32, sim)?;
         }
     }
     let s = &report.summary;

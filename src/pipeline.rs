@@ -1,14 +1,17 @@
 //! The identity pipeline, end to end: video -> frames -> faces -> crops -> identity
 //! vectors -> similarity curves and identity changes -> report.
 //!
-//! Decoding and detection run on the calling thread while the encoder embeds the
-//! previous batch of crops on a second thread. Progress goes to a callback; a
-//! cancel flag is checked between frames.
+//! Three stages run at once, linked by bounded channels: decoding on one thread,
+//! scene cuts, face search, landmarks and alignment on the calling thread, and the
+//! encoder embedding batches of crops on a third. Memory does not grow with the
+//! length of the video beyond the per-frame records and identity vectors: at most a
+//! few decoded frames and batches of crops are alive at a time. Progress goes to a
+//! callback; a cancel flag is checked between frames.
 
 use crate::align::FaceCrops;
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
-use crate::faces::{FaceAnalyzer, FaceStatus, SubjectTracker};
+use crate::faces::{FaceAnalyzer, FaceSearch, FaceStatus, SubjectTracker};
 use crate::fsutil::sha256_file;
 use crate::identity::{self, ChangeParams};
 use crate::report::*;
@@ -16,6 +19,7 @@ use crate::video::{FrameSelection, VideoReader};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
+use std::time::Instant;
 
 /// Settings of one analysis.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,7 +29,18 @@ pub struct AnalyzeOptions {
     pub change: ChangeParams,
     /// Faces embedded per batch.
     pub batch: usize,
+    /// Search faces in a region around the tracked subject (the whole frame on cuts,
+    /// when the subject is lost and every [`FULL_SEARCH_S`]); false: always the whole
+    /// frame (`--full-frame-detection`).
+    pub roi: bool,
 }
+
+/// Seconds of video between two whole-frame face searches while the subject is
+/// tracked in a region around it.
+pub const FULL_SEARCH_S: f64 = 0.5;
+
+/// Decoded frames waiting for the detection stage at most.
+const DECODED_QUEUE: usize = 4;
 
 impl Default for AnalyzeOptions {
     fn default() -> Self {
@@ -34,6 +49,7 @@ impl Default for AnalyzeOptions {
             upsample: true,
             change: ChangeParams::default(),
             batch: 16,
+            roi: true,
         }
     }
 }
@@ -60,6 +76,26 @@ pub struct Progress {
 pub struct Analysis {
     pub report: Report,
     pub vectors: Vec<Option<Vec<f32>>>,
+    /// How the frames were searched and where the time went.
+    pub stats: PipelineStats,
+}
+
+/// Counters and stage times of one analysis.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct PipelineStats {
+    /// Whole-frame face searches.
+    pub full_searches: u64,
+    /// Region searches around the tracked subject (including those followed by a
+    /// whole-frame search because the region held no face continuing the track).
+    pub region_searches: u64,
+    /// Seconds spent decoding (on the decoding thread).
+    pub decode_s: f64,
+    /// Seconds spent on scene cuts, face search, landmarks and alignment.
+    pub detect_s: f64,
+    /// Seconds spent embedding (on the embedding thread).
+    pub embed_s: f64,
+    /// Wall-clock seconds of the whole analysis.
+    pub total_s: f64,
 }
 
 impl Analysis {
@@ -123,7 +159,8 @@ pub fn analyze(
     on_frame: &mut FrameSink,
     cancel: &AtomicBool,
 ) -> Result<Analysis> {
-    let mut reader = VideoReader::open(video, opts.selection)?;
+    let started = Instant::now();
+    let reader = VideoReader::open(video, opts.selection)?;
     on_progress(Progress {
         stage: Stage::Hashing,
         done: 0,
@@ -144,36 +181,81 @@ pub fn analyze(
     };
     let analysed_fps = info.fps / sel.every.max(1) as f64;
     let mut tracker = SubjectTracker::new((0.5 * analysed_fps).ceil() as u32);
+    let mut search = FaceSearch::new(opts.roi, (FULL_SEARCH_S * analysed_fps).ceil() as u32);
     let mut records: Vec<FrameRecord> = Vec::new();
     let batch_size = opts.batch.max(1);
+    let mut stats = PipelineStats::default();
 
-    let embedded: Result<Vec<(usize, Vec<f32>)>> = std::thread::scope(|scope| {
+    type Embedded = (Vec<(usize, Vec<f32>)>, f64);
+    type Decoded = (VideoReader, f64);
+    let stop = AtomicBool::new(false);
+    let stop = &stop;
+    let (embedded, reader) = std::thread::scope(|scope| -> Result<(Embedded, VideoReader)> {
+        // Decoding: its own thread, a few frames ahead.
+        let (ftx, frx) = mpsc::sync_channel::<Result<crate::video::Frame>>(DECODED_QUEUE);
+        let decoder = std::thread::Builder::new()
+            .name("ti2net-decode".into())
+            .spawn_scoped(scope, move || -> Decoded {
+                let mut reader = reader;
+                let mut busy = 0.0;
+                loop {
+                    if stop.load(Ordering::Relaxed) || cancel.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let t = Instant::now();
+                    let next = reader.next_frame();
+                    busy += t.elapsed().as_secs_f64();
+                    let end = !matches!(next, Ok(Some(_)));
+                    if let Some(item) = next.transpose() {
+                        if ftx.send(item).is_err() {
+                            break;
+                        }
+                    }
+                    if end {
+                        break;
+                    }
+                }
+                (reader, busy)
+            })
+            .map_err(|e| Error::Other(format!("cannot start the decoding thread: {e}")))?;
+
+        // Embedding: its own thread, batches of crops.
         let (tx, rx) = mpsc::sync_channel::<Batch>(2);
         let worker = std::thread::Builder::new()
             .name("ti2net-embed".into())
-            .spawn_scoped(scope, move || -> Result<Vec<(usize, Vec<f32>)>> {
+            .spawn_scoped(scope, move || -> Result<Embedded> {
                 let mut out = Vec::new();
+                let mut busy = 0.0;
                 for batch in rx {
+                    let t = Instant::now();
                     let crops: Vec<&FaceCrops> = batch.iter().map(|(_, c)| c).collect();
                     let vecs = encoder.embed(&crops)?;
                     out.extend(batch.iter().map(|(i, _)| *i).zip(vecs));
+                    busy += t.elapsed().as_secs_f64();
                 }
-                Ok(out)
+                Ok((out, busy))
             })
             .map_err(|e| Error::Other(format!("cannot start the embedding thread: {e}")))?;
 
         let mut pending: Batch = Vec::new();
         let mut frame_loop = || -> Result<()> {
-            while let Some(frame) = reader.next_frame()? {
+            for frame in frx.iter() {
+                let frame = frame?;
                 if cancel.load(Ordering::Relaxed) {
                     return Err(Error::Cancelled);
                 }
+                let t = Instant::now();
                 let cut = tracker.scene_cut(&frame.image);
-                let dets = faces.detect(&frame.image);
-                let (chosen, status) = tracker.update(&dets, cut);
-                let subject = chosen.map(|i| &dets[i]);
+                let found = search.find(faces, &frame.image, &tracker, cut);
+                let (chosen, mut status) = tracker.update(&found.dets, cut);
+                search.chosen(&found, chosen);
+                if status == FaceStatus::Ok && !found.carried.is_empty() {
+                    status = FaceStatus::MultipleFaces;
+                }
+                let subject = chosen.map(|i| &found.dets[i]);
                 let idx = records.len();
                 let crops = subject.map(|d| FaceCrops::from_detection(&frame.image, d));
+                stats.detect_s += t.elapsed().as_secs_f64();
                 on_frame(&frame, crops.as_ref())?;
                 if let Some(crops) = crops {
                     pending.push((idx, crops));
@@ -181,15 +263,17 @@ pub fn analyze(
                 records.push(FrameRecord {
                     index: frame.index,
                     time_s: frame.time_s,
-                    faces: dets.len(),
+                    faces: found.count(),
                     status,
                     scene_cut: cut,
                     face: subject.map(SubjectFace::from),
-                    others: dets
+                    others: found
+                        .dets
                         .iter()
                         .enumerate()
                         .filter(|(i, _)| Some(*i) != chosen)
                         .map(|(_, d)| d.bbox)
+                        .chain(found.carried.iter().copied())
                         .collect(),
                     sim_reference: None,
                     sim_previous: None,
@@ -204,20 +288,34 @@ pub fn analyze(
                     total: total.max(records.len() as u64),
                 });
             }
+            if cancel.load(Ordering::Relaxed) {
+                return Err(Error::Cancelled); // the decoder may have stopped first
+            }
             if !pending.is_empty() {
                 let _ = tx.send(std::mem::take(&mut pending));
             }
             Ok(())
         };
         let looped = frame_loop();
+        // Stop the decoder (it may be blocked on a full queue: drain it).
+        stop.store(true, Ordering::Relaxed);
+        drop(frx);
         drop(tx);
+        let decoded = decoder
+            .join()
+            .map_err(|_| Error::Other("the decoding thread stopped unexpectedly".into()))?;
         let embedded = worker
             .join()
             .map_err(|_| Error::Other("the embedding thread stopped unexpectedly".into()))?;
         looped?;
-        embedded
-    });
-    let embedded = embedded?;
+        let embedded = embedded?;
+        stats.decode_s = decoded.1;
+        Ok((embedded, decoded.0))
+    })?;
+    let (embedded, embed_s) = embedded;
+    stats.embed_s = embed_s;
+    stats.full_searches = search.full_searches;
+    stats.region_searches = search.region_searches;
 
     on_progress(Progress {
         stage: Stage::Similarity,
@@ -234,7 +332,12 @@ pub fn analyze(
         done: report.frames.len() as u64,
         total: report.frames.len() as u64,
     });
-    Ok(Analysis { report, vectors })
+    stats.total_s = started.elapsed().as_secs_f64();
+    Ok(Analysis {
+        report,
+        vectors,
+        stats,
+    })
 }
 
 fn build_report(
@@ -249,9 +352,10 @@ fn build_report(
     let face_idx: Vec<usize> = (0..frames.len())
         .filter(|&i| vectors[i].is_some())
         .collect();
-    let face_vecs: Vec<Vec<f32>> = face_idx
+    // References to the vectors, not copies: memory stays one set of vectors.
+    let face_vecs: Vec<&[f32]> = face_idx
         .iter()
-        .filter_map(|&i| vectors[i].clone())
+        .filter_map(|&i| vectors[i].as_deref())
         .collect();
     let times: Vec<f64> = face_idx.iter().map(|&i| frames[i].time_s).collect();
     let frame_ids: Vec<u64> = face_idx.iter().map(|&i| frames[i].index).collect();

@@ -89,6 +89,11 @@ pub struct VideoReader {
     pub damaged_packets: u64,
 }
 
+// SAFETY: the reader's ffmpeg objects (demuxer, decoder, pixel converter) hold no
+// thread-affine state; the reader is used by one thread at a time (moved to the
+// pipeline's decoding thread, then back).
+unsafe impl Send for VideoReader {}
+
 fn rotation_of(stream: &ffmpeg::format::stream::Stream) -> i32 {
     for sd in stream.side_data() {
         if sd.kind() == ffmpeg::codec::packet::side_data::Type::DisplayMatrix {

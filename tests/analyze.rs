@@ -189,3 +189,74 @@ fn a_second_person_does_not_hijack_the_subject() {
         r["identity_changes"]
     );
 }
+
+/// Intersection over union of two `[x, y, w, h]` boxes of a report.
+fn box_iou(a: &Value, b: &Value) -> f64 {
+    let v = |b: &Value| -> Vec<f64> {
+        b.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let (a, b) = (v(a), v(b));
+    let w = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0.0);
+    let h = ((a[1] + a[3]).min(b[1] + b[3]) - a[1].max(b[1])).max(0.0);
+    let inter = w * h;
+    inter / (a[2] * a[3] + b[2] * b[3] - inter)
+}
+
+/// Searching a region around the tracked subject finds what searching whole frames
+/// finds: the same face frames, the same boxes, the same identity changes.
+#[test]
+fn region_search_finds_what_the_whole_frame_search_finds() {
+    for (clip, every) in [
+        ("cut.mp4", "1"),
+        ("cap12_12s.mp4", "2"),
+        ("franck_12s.mp4", "2"),
+    ] {
+        let (roi, _) = analyze(&media(clip), &["--every", every]);
+        let (full, _) = analyze(&media(clip), &["--every", every, "--full-frame-detection"]);
+        let (a, b) = (
+            roi["frames"].as_array().unwrap(),
+            full["frames"].as_array().unwrap(),
+        );
+        assert_eq!(a.len(), b.len(), "{clip}");
+        let agree = a
+            .iter()
+            .zip(b)
+            .filter(|(x, y)| x["face"].is_null() == y["face"].is_null())
+            .count();
+        let ious: Vec<f64> = a
+            .iter()
+            .zip(b)
+            .filter(|(x, y)| !x["face"].is_null() && !y["face"].is_null())
+            .map(|(x, y)| box_iou(&x["face"]["box"], &y["face"]["box"]))
+            .collect();
+        let mean_iou = ious.iter().sum::<f64>() / ious.len().max(1) as f64;
+        let faces_agree = a
+            .iter()
+            .zip(b)
+            .filter(|(x, y)| x["faces"] == y["faces"])
+            .count();
+        eprintln!(
+            "{clip}: {} frames, subject face agrees on {agree} ({:.2}%), mean IoU {mean_iou:.4} \
+             (min {:.3}) over {} frames, face count agrees on {faces_agree}",
+            a.len(),
+            100.0 * agree as f64 / a.len() as f64,
+            ious.iter().copied().fold(1.0, f64::min),
+            ious.len()
+        );
+        assert!(agree as f64 >= 0.99 * a.len() as f64, "{clip}: {agree} of {}", a.len());
+        assert!(mean_iou >= 0.9, "{clip}: mean IoU {mean_iou}");
+        let (ca, cb) = (
+            roi["identity_changes"].as_array().unwrap(),
+            full["identity_changes"].as_array().unwrap(),
+        );
+        assert_eq!(ca.len(), cb.len(), "{clip}: {ca:?} vs {cb:?}");
+        for (x, y) in ca.iter().zip(cb) {
+            let (tx, ty) = (x["time_s"].as_f64().unwrap(), y["time_s"].as_f64().unwrap());
+            assert!((tx - ty).abs() <= 0.2, "{clip}: change at {tx} vs {ty}");
+        }
+    }
+}
