@@ -537,6 +537,55 @@ fn is_cut(a: &[f32], b: &[f32]) -> bool {
     mad > 40.0 || (mad > 20.0 && hd > 0.5)
 }
 
+/// The subject of each frame in turn: scene cuts, the face search and the track
+/// together, as the analysis does it (used by the face swap on its target and source).
+#[derive(Debug, Clone)]
+pub struct SubjectFinder {
+    pub tracker: SubjectTracker,
+    pub search: FaceSearch,
+}
+
+/// What [`SubjectFinder::next`] found in one frame.
+pub struct FoundSubject {
+    pub faces: FrameFaces,
+    /// Index of the subject in `faces.dets`.
+    pub chosen: Option<usize>,
+    pub status: FaceStatus,
+    pub scene_cut: bool,
+}
+
+impl FoundSubject {
+    pub fn subject(&self) -> Option<&Detection> {
+        self.chosen.map(|i| &self.faces.dets[i])
+    }
+}
+
+impl SubjectFinder {
+    /// For frames analysed at `fps`; `roi` searches around the tracked subject.
+    pub fn new(fps: f64, roi: bool) -> Self {
+        Self {
+            tracker: SubjectTracker::new((0.5 * fps).ceil() as u32),
+            search: FaceSearch::new(roi, (crate::pipeline::FULL_SEARCH_S * fps).ceil() as u32),
+        }
+    }
+
+    pub fn next(&mut self, fa: &FaceAnalyzer, img: &RgbImage) -> FoundSubject {
+        let cut = self.tracker.scene_cut(img);
+        let faces = self.search.find(fa, img, &self.tracker, cut);
+        let (chosen, mut status) = self.tracker.update(&faces.dets, cut);
+        self.search.chosen(&faces, chosen);
+        if status == FaceStatus::Ok && !faces.carried.is_empty() {
+            status = FaceStatus::MultipleFaces;
+        }
+        FoundSubject {
+            faces,
+            chosen,
+            status,
+            scene_cut: cut,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

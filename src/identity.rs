@@ -40,6 +40,60 @@ pub fn unit(a: &[f32]) -> Vec<f32> {
     }
 }
 
+/// The stretch of the subject's face frames the reference identity comes from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceStretch {
+    pub start_frame: u64,
+    pub end_frame: u64,
+    pub start_s: f64,
+    pub end_s: f64,
+    pub face_frames: usize,
+    pub method: String,
+}
+
+/// The reference identity: the mean unit identity of the longest stretch of face
+/// frames between identity changes (the whole track when there is none), so that a
+/// video showing two people is compared with one of them, not with a blend.
+/// `frames` are the face frames' video indices, `changes` the frames where the
+/// identity changes. Returns the reference and the stretch `[lo, hi)` (indices into
+/// `vectors`).
+pub fn stretch_reference<V: AsRef<[f32]>>(
+    vectors: &[V],
+    frames: &[u64],
+    changes: &[u64],
+) -> Option<(Vec<f32>, usize, usize)> {
+    let n = vectors.len().min(frames.len());
+    if n == 0 {
+        return None;
+    }
+    let mut cuts: Vec<usize> = changes
+        .iter()
+        .map(|&c| frames[..n].partition_point(|&f| f < c))
+        .filter(|&k| k > 0 && k < n)
+        .collect();
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut bounds = vec![0];
+    bounds.extend(cuts);
+    bounds.push(n);
+    let (lo, hi) = bounds
+        .windows(2)
+        .map(|w| (w[0], w[1]))
+        .max_by_key(|&(a, b)| (b - a, std::cmp::Reverse(a)))?;
+    let dim = vectors[lo].as_ref().len();
+    let mut mean = vec![0f64; dim];
+    for v in &vectors[lo..hi] {
+        let v = v.as_ref();
+        let nv = norm(v);
+        let inv = if nv > 0.0 { 1.0 / nv as f64 } else { 0.0 };
+        for (m, x) in mean.iter_mut().zip(v) {
+            *m += *x as f64 * inv;
+        }
+    }
+    let mean: Vec<f32> = mean.iter().map(|&x| x as f32).collect();
+    Some((unit(&mean), lo, hi))
+}
+
 /// Element-wise median of the unit vectors: the clip's reference identity.
 ///
 /// Needs memory for one column of `n` values, not a copy of the vectors.
@@ -390,7 +444,10 @@ mod tests {
         assert_eq!((cells, per), (5, 5));
         for a in 0..cells {
             for b in 0..cells {
-                let (ra, rb) = (a * per..((a + 1) * per).min(n), b * per..((b + 1) * per).min(n));
+                let (ra, rb) = (
+                    a * per..((a + 1) * per).min(n),
+                    b * per..((b + 1) * per).min(n),
+                );
                 let mut s = 0.0;
                 for i in ra.clone() {
                     for j in rb.clone() {
@@ -434,18 +491,39 @@ mod tests {
         }
         let mut some = 0;
         for i in 0..times.len() {
-            let lo = times.iter().position(|&t| t >= times[i] - p.window_s - 1e-9).unwrap();
+            let lo = times
+                .iter()
+                .position(|&t| t >= times[i] - p.window_s - 1e-9)
+                .unwrap();
             let hi = times
                 .iter()
                 .position(|&t| t >= times[i] + p.window_s - 1e-9)
                 .unwrap_or(times.len());
             if let Some(s) = got[i] {
-                    some += 1;
-                    let b: Vec<f32> = (0..dim).map(|d| prefix[i][d] - prefix[lo][d]).collect();
-                    let a: Vec<f32> = (0..dim).map(|d| prefix[hi][d] - prefix[i][d]).collect();
-                    assert!((s - cosine(&b, &a)).abs() < 1e-4, "{i}: {s}");
+                some += 1;
+                let b: Vec<f32> = (0..dim).map(|d| prefix[i][d] - prefix[lo][d]).collect();
+                let a: Vec<f32> = (0..dim).map(|d| prefix[hi][d] - prefix[i][d]).collect();
+                assert!((s - cosine(&b, &a)).abs() < 1e-4, "{i}: {s}");
             }
         }
         assert!(some > 150);
+    }
+
+    #[test]
+    fn reference_is_the_longest_stretch_between_changes() {
+        // 3 frames of identity A, then 6 of identity B: the reference is B.
+        let a = vec![1.0f32, 0.0, 0.0];
+        let b = vec![0.0f32, 2.0, 0.0];
+        let vs: Vec<Vec<f32>> = (0..9)
+            .map(|i| if i < 3 { a.clone() } else { b.clone() })
+            .collect();
+        let frames: Vec<u64> = (0..9).map(|i| 10 + i).collect();
+        let (r, lo, hi) = stretch_reference(&vs, &frames, &[13]).unwrap();
+        assert_eq!((lo, hi), (3, 9));
+        assert!((cosine(&r, &b) - 1.0).abs() < 1e-6);
+        // No change: the whole track.
+        let (_, lo, hi) = stretch_reference(&vs, &frames, &[]).unwrap();
+        assert_eq!((lo, hi), (0, 9));
+        assert!(stretch_reference::<Vec<f32>>(&[], &[], &[]).is_none());
     }
 }

@@ -359,11 +359,6 @@ fn build_report(
         .collect();
     let times: Vec<f64> = face_idx.iter().map(|&i| frames[i].time_s).collect();
     let frame_ids: Vec<u64> = face_idx.iter().map(|&i| frames[i].index).collect();
-    if let Some(r) = identity::reference(&face_vecs) {
-        for (&i, v) in face_idx.iter().zip(&face_vecs) {
-            frames[i].sim_reference = Some(identity::cosine(v, &r));
-        }
-    }
     for i in 1..frames.len() {
         if let (Some(a), Some(b)) = (&vectors[i - 1], &vectors[i]) {
             frames[i].sim_previous = Some(identity::cosine(a, b));
@@ -374,6 +369,25 @@ fn build_report(
         frames[i].sim_window = *w;
     }
     let identity_changes = identity::identity_changes(&frame_ids, &times, &window, &opts.change);
+    let change_frames: Vec<u64> = identity_changes.iter().map(|c| c.frame).collect();
+    let mut reference = None;
+    if let Some((r, lo, hi)) = identity::stretch_reference(&face_vecs, &frame_ids, &change_frames) {
+        for (&i, v) in face_idx.iter().zip(&face_vecs) {
+            frames[i].sim_reference = Some(identity::cosine(v, &r));
+        }
+        reference = Some(identity::ReferenceStretch {
+            start_frame: frame_ids[lo],
+            end_frame: frame_ids[hi - 1],
+            start_s: times[lo],
+            end_s: times[hi - 1],
+            face_frames: hi - lo,
+            method: if change_frames.is_empty() {
+                "mean identity of the whole subject track (no identity change)".into()
+            } else {
+                "mean identity of the longest stretch between identity changes".into()
+            },
+        });
+    }
 
     let sims: Vec<f32> = frames.iter().filter_map(|f| f.sim_reference).collect();
     let count = |s: FaceStatus| frames.iter().filter(|f| f.status == s).count();
@@ -442,6 +456,7 @@ fn build_report(
         },
         frames,
         identity_changes,
+        reference,
         summary,
         verdict: None,
         warnings,

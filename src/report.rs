@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
 /// Bumped whenever a field changes meaning or disappears.
-pub const SCHEMA_VERSION: &str = "ti2net.report/1";
+pub const SCHEMA_VERSION: &str = "ti2net.report/2";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
@@ -17,6 +17,9 @@ pub struct Report {
     pub settings: Settings,
     pub frames: Vec<FrameRecord>,
     pub identity_changes: Vec<IdentityChange>,
+    /// Where the reference identity (`sim_reference`) comes from (schema 2).
+    #[serde(default)]
+    pub reference: Option<crate::identity::ReferenceStretch>,
     pub summary: Summary,
     /// TI2Net's verdict, when a checkpoint was given (`analyze --checkpoint`).
     #[serde(default)]

@@ -16,7 +16,7 @@ pub mod writer;
 use crate::align::FaceCrops;
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
-use crate::faces::{FaceAnalyzer, SubjectTracker};
+use crate::faces::{FaceAnalyzer, SubjectFinder};
 use crate::fsutil::{sha256_file, write_atomic};
 use crate::video::{FrameSelection, VideoReader};
 use image::RgbImage;
@@ -210,7 +210,7 @@ pub fn load_source(
         },
     )?;
     let fps = reader.info().fps;
-    let mut tracker = SubjectTracker::new((0.5 * fps).ceil() as u32);
+    let mut finder = SubjectFinder::new(fps, true);
     let mut frames: Vec<Option<(RgbImage, [f32; 2])>> = Vec::new();
     let mut marks: Vec<Option<(usize, Vec<[f32; 2]>)>> = Vec::new();
     let mut first_crops = None;
@@ -219,15 +219,12 @@ pub fn load_source(
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        let cut = tracker.scene_cut(&frame.image);
-        let dets = faces.detect(&frame.image);
-        let (chosen, _) = tracker.update(&dets, cut);
-        if cut || marks.last().is_some_and(|m| m.is_none()) {
+        let found = finder.next(faces, &frame.image);
+        if found.scene_cut || marks.last().is_some_and(|m| m.is_none()) {
             segment += 1;
         }
-        match chosen {
-            Some(i) => {
-                let det = &dets[i];
+        match found.subject() {
+            Some(det) => {
                 if first_crops.is_none() {
                     first_crops = Some(FaceCrops::from_detection(&frame.image, det));
                 }
@@ -415,8 +412,7 @@ pub fn swap_with(
     };
     let mut writer = writer::VideoWriter::create(out, &cfg, overwrite)?;
 
-    let analysed_fps = info.fps;
-    let mut tracker = SubjectTracker::new((0.5 * analysed_fps).ceil() as u32);
+    let mut finder = SubjectFinder::new(info.fps, true);
     let radius = opts.smooth_radius;
     let mut buf: VecDeque<Pending> = VecDeque::new();
     let mut next_out = 0usize;
@@ -457,16 +453,14 @@ pub fn swap_with(
         if cancel.load(Ordering::Relaxed) {
             return Err(Error::Cancelled);
         }
-        let cut = tracker.scene_cut(&frame.image);
-        let dets = faces.detect(&frame.image);
-        let (chosen, _) = tracker.update(&dets, cut);
-        if cut || buf.back().is_some_and(|p| p.face.is_none()) {
+        let found = finder.next(faces, &frame.image);
+        if found.scene_cut || buf.back().is_some_and(|p| p.face.is_none()) {
             segment += 1;
         }
-        let face = chosen.map(|i| (segment, dets[i].landmarks.clone()));
+        let face = found.subject().map(|d| (segment, d.landmarks.clone()));
         if !checked_identity {
-            if let (Some(enc), Some(i)) = (encoder, chosen) {
-                let crops = FaceCrops::from_detection(&frame.image, &dets[i]);
+            if let (Some(enc), Some(d)) = (encoder, found.subject()) {
+                let crops = FaceCrops::from_detection(&frame.image, d);
                 let v = enc.embed(&[&crops, &src.first_crops])?;
                 if v.len() == 2 {
                     let s = crate::identity::cosine(&v[0], &v[1]);
