@@ -2,7 +2,8 @@
 //!
 //! The pipeline, one module per stage:
 //! [`video`] -> [`faces`] -> [`align`] -> [`encoder`] -> [`identity`] -> [`report`],
-//! tied together by [`pipeline`]. The command line and the GUI are clients of it.
+//! tied together by [`pipeline`]. The command line and the GUI (`gui`, behind the
+//! default `gui` feature) are clients of it.
 
 pub mod align;
 pub mod bench;
@@ -14,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod faces;
 pub mod fsutil;
+#[cfg(feature = "gui")]
 pub mod gui;
 pub mod identity;
 pub mod models;

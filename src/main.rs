@@ -35,7 +35,8 @@ enum Command {
     /// Installed models.
     #[command(subcommand)]
     Models(ModelsCommand),
-    /// Open the desktop workbench (the default without a command).
+    /// Open the desktop workbench (the default without a command; needs the `gui`
+    /// feature, on by default).
     Gui {
         /// A video to analyse at once.
         video: Option<PathBuf>,
@@ -239,6 +240,19 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Opens the desktop workbench.
+#[cfg(feature = "gui")]
+fn gui(video: Option<PathBuf>, checkpoint: Option<PathBuf>) -> Result<i32> {
+    ti2net::gui::run(video, checkpoint)?;
+    Ok(0)
+}
+
+/// This build has no workbench: says so.
+#[cfg(not(feature = "gui"))]
+fn gui(_video: Option<PathBuf>, _checkpoint: Option<PathBuf>) -> Result<i32> {
+    bail!("this build of ti2net has no GUI (it was built without the `gui` feature); the other commands work, see `ti2net --help`")
+}
+
 /// The error and its causes as one line.
 fn one_sentence(e: &anyhow::Error) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -253,14 +267,14 @@ fn one_sentence(e: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        None if cfg!(feature = "gui") => gui(None, None),
         None => {
-            ti2net::gui::run(None, None)?;
-            Ok(0)
+            // Without the workbench, no command is a request for help.
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            Ok(2)
         }
-        Some(Command::Gui { video, checkpoint }) => {
-            ti2net::gui::run(video, checkpoint)?;
-            Ok(0)
-        }
+        Some(Command::Gui { video, checkpoint }) => gui(video, checkpoint),
         Some(Command::Analyze(a)) => analyze(a),
         Some(Command::Embed(a)) => embed(a),
         Some(Command::Models(m)) => models_cmd(m),

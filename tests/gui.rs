@@ -1,6 +1,7 @@
 //! The real app driven by egui_kittest: analysis of the sample clip (curves, strip,
 //! verdict card), seeking by clicking the plot, a short training run whose plot
 //! grows, and cancelling a running job.
+#![cfg(feature = "gui")]
 
 mod common;
 use common::*;
@@ -24,7 +25,7 @@ fn step_until(h: &mut Harness<'_, App>, secs: u64, what: &str, done: impl Fn(&Ap
         assert!(
             t.elapsed() < Duration::from_secs(secs),
             "timed out waiting for {what}; messages: {:?}",
-            h.state().messages
+            h.state().state.messages
         );
         h.step();
         std::thread::sleep(Duration::from_millis(20));
@@ -43,8 +44,8 @@ fn analysis_curves_strip_verdict_and_seek_by_clicking_the_plot() {
 
     step_until(&mut h, 300, "the analysis", |a| !a.busy());
     let app = h.state();
-    assert!(app.messages.is_empty(), "{:?}", app.messages);
-    let r = app.report.as_ref().expect("a report");
+    assert!(app.state.messages.is_empty(), "{:?}", app.state.messages);
+    let r = app.state.analysis.report.as_ref().expect("a report");
     assert_eq!(r.identity_changes.len(), 1);
     assert!(
         app.crop_count() >= 240,
@@ -59,7 +60,11 @@ fn analysis_curves_strip_verdict_and_seek_by_clicking_the_plot() {
     h.get_by_label_contains("method:");
 
     // Seek by clicking the curves at 7 s.
-    let tr = h.state().curves_transform.expect("the curves were drawn");
+    let tr = h
+        .state()
+        .view
+        .curves_transform
+        .expect("the curves were drawn");
     let pos = tr.position_from_point(&egui_plot::PlotPoint::new(7.0, 0.5));
     for pressed in [true, false] {
         h.input_mut().events.push(egui::Event::PointerMoved(pos));
@@ -92,8 +97,8 @@ fn a_running_analysis_can_be_cancelled() {
     step_until(&mut h, 120, "the first frames", |a| a.frame_count() > 3);
     h.get_by_label("Cancel").click();
     step_until(&mut h, 60, "the cancellation", |a| !a.busy());
-    assert_eq!(h.state().stage, "cancelled");
-    assert!(h.state().report.is_none());
+    assert_eq!(h.state().state.analysis.stage, "cancelled");
+    assert!(h.state().state.analysis.report.is_none());
 }
 
 #[test]
@@ -111,21 +116,21 @@ fn training_panel_runs_and_its_plot_grows() {
         f.cfg.hidden = 16;
         f.cfg.lr = 1e-3;
     }
-    h.state_mut().tab = Tab::Training;
+    h.state_mut().view.tab = Tab::Training;
     h.step();
     h.get_by_label("Start training").click();
     step_until(&mut h, 60, "the first epoch", |a| {
-        !a.train_history.is_empty()
+        !a.state.training.history.is_empty()
     });
-    let first = h.state().train_history.len();
-    assert!(h.state().train_losses.len() >= first);
+    let first = h.state().state.training.history.len();
+    assert!(h.state().state.training.losses.len() >= first);
     step_until(&mut h, 120, "the end of training", |a| !a.training());
-    assert_eq!(h.state().train_history.len(), 4);
-    assert!(h.state().train_history.len() > first || first == 4);
+    assert_eq!(h.state().state.training.history.len(), 4);
+    assert!(h.state().state.training.history.len() > first || first == 4);
     assert!(
-        h.state().train_status.contains("finished"),
+        h.state().state.training.status.contains("finished"),
         "{}",
-        h.state().train_status
+        h.state().state.training.status
     );
     assert!(dir.path().join("panel.safetensors").exists());
     h.get_by_label("Use as detector");
@@ -144,15 +149,19 @@ fn training_panel_extracts_identity_files_from_a_folder() {
         s.upsample = false;
         s.train.real_folder = videos.display().to_string();
     }
-    h.state_mut().tab = Tab::Training;
+    h.state_mut().view.tab = Tab::Training;
     h.step();
     h.state_mut().send(Cmd::Extract { fake: false });
     h.step();
     let ids = dir.path().join("real_ti2net_ids.npy");
     step_until(&mut h, 120, "the extraction", |a| {
-        !a.settings.train.real_ids.is_empty() || !a.messages.is_empty()
+        !a.settings.train.real_ids.is_empty() || !a.state.messages.is_empty()
     });
-    assert!(h.state().messages.is_empty(), "{:?}", h.state().messages);
+    assert!(
+        h.state().state.messages.is_empty(),
+        "{:?}",
+        h.state().state.messages
+    );
     assert_eq!(h.state().settings.train.real_ids, ids.display().to_string());
     let lens = ti2net::npy::read_i64(&dir.path().join("real_ti2net_lens.npy")).unwrap();
     assert_eq!(lens, vec![50], "every 6th of 300 frames");
@@ -160,11 +169,11 @@ fn training_panel_extracts_identity_files_from_a_folder() {
     h.state_mut().settings.train.real_ids.clear();
     h.state_mut().send(Cmd::Extract { fake: false });
     h.step();
-    step_until(&mut h, 60, "the refusal", |a| !a.messages.is_empty());
+    step_until(&mut h, 60, "the refusal", |a| !a.state.messages.is_empty());
     assert!(
-        h.state().messages[0].contains("already exists"),
+        h.state().state.messages[0].contains("already exists"),
         "{:?}",
-        h.state().messages
+        h.state().state.messages
     );
 }
 
@@ -177,13 +186,13 @@ fn a_bad_file_shows_a_readable_message_in_the_window() {
     h.state_mut().send(Cmd::Open(bad.clone()));
     h.step();
     step_until(&mut h, 30, "the failure", |a| {
-        !a.busy() && !a.messages.is_empty()
+        !a.busy() && !a.state.messages.is_empty()
     });
-    let m = h.state().messages.join(" ");
+    let m = h.state().state.messages.join(" ");
     assert!(
         m.contains("notes.mp4") && m.contains("not a readable video"),
         "{m}"
     );
     h.get_by_label_contains("not a readable video");
-    assert_eq!(h.state().stage, "failed");
+    assert_eq!(h.state().state.analysis.stage, "failed");
 }

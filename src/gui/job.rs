@@ -1,7 +1,8 @@
 //! The analysis job: runs the library's pipeline on a named worker thread and reports
-//! to the UI through a channel. Cancelling sets a flag the pipeline checks between
-//! frames; a dropped job cancels itself.
+//! to the UI through a channel ([`Worker`]). Cancelling sets a flag the pipeline checks
+//! between frames; a dropped job cancels itself.
 
+use super::worker::Worker;
 use crate::align::FaceCrops;
 use crate::classifier::Detector;
 use crate::encoder::{self, Encoder, EncoderKind};
@@ -10,9 +11,7 @@ use crate::pipeline::{self, AnalyzeOptions, Progress};
 use crate::report::Report;
 use image::RgbImage;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver};
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 /// Longest side of the frames the UI keeps (a memory budget for long videos).
 pub const FRAME_SIDE: u32 = 480;
@@ -52,57 +51,20 @@ pub enum JobMsg {
 }
 
 /// A running analysis.
-pub struct Job {
-    pub spec: JobSpec,
-    pub rx: Receiver<JobMsg>,
-    cancel: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
+pub type Job = Worker<JobMsg>;
 
-impl Job {
-    pub fn start(spec: JobSpec, repaint: impl Fn() + Send + 'static) -> std::io::Result<Self> {
-        let (tx, rx) = channel();
-        let cancel = Arc::new(AtomicBool::new(false));
-        let c = cancel.clone();
-        let s = spec.clone();
-        let thread = std::thread::Builder::new()
-            .name("ti2net-analysis".into())
-            .spawn(move || {
-                let send = |m: JobMsg| {
-                    let _ = tx.send(m);
-                    repaint();
-                };
-                match run(&s, &c, &send) {
-                    Ok(()) => {}
-                    Err(crate::Error::Cancelled) => send(JobMsg::Cancelled),
-                    Err(e) => send(JobMsg::Failed(e.to_string())),
-                }
-            })?;
-        Ok(Self {
-            spec,
-            rx,
-            cancel,
-            thread: Some(thread),
-        })
-    }
-
-    pub fn cancel(&self) {
-        self.cancel.store(true, Ordering::Relaxed);
-    }
-}
-
-impl Drop for Job {
-    /// Cancels and waits for the worker (it stops within one frame's work).
-    fn drop(&mut self) {
-        self.cancel();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+/// Starts the analysis on a worker thread; `repaint` wakes the UI after each message.
+pub fn start(spec: JobSpec, repaint: impl Fn() + Send + Sync + 'static) -> std::io::Result<Job> {
+    Worker::spawn("ti2net-analysis", repaint, move |cancel, out| {
+        match run(&spec, cancel, &|m: JobMsg| out.send(m)) {
+            Ok(()) => {}
+            Err(crate::Error::Cancelled) => out.send(JobMsg::Cancelled),
+            Err(e) => out.send(JobMsg::Failed(e.to_string())),
         }
-    }
+    })
 }
 
 fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result<()> {
-    super::lower_priority();
     send(JobMsg::Stage("loading models".into()));
     let device = encoder::device(s.cuda)?;
     let enc = Encoder::load(s.encoder, &s.weights, &device)?;

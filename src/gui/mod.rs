@@ -1,12 +1,24 @@
 //! The desktop workbench (eframe/egui): analysis, verdict and training.
 //!
 //! A client of the library: every computation is the library's pipeline, classifier
-//! and training code, run on worker threads ([`job`], [`training`]); the UI only
-//! shows state and sends commands. Nothing in the library depends on this module.
+//! and training code, run on worker threads ([`worker`]: [`job`], [`training`]); the
+//! UI only shows state and sends commands. Nothing in the library depends on this
+//! module, which the `gui` cargo feature (on by default) builds.
+//!
+//! - [`app`]: the shell (poll the workers, draw the panels, apply the commands);
+//! - [`commands`]: the commands the panels push, and how they are carried out;
+//! - [`state`]: what the app knows, apart from the view state;
+//! - [`settings`]: what it remembers between runs;
+//! - [`panels`]: one file per panel or tab.
 
 pub mod app;
+pub mod commands;
 pub mod job;
+pub mod panels;
+pub mod settings;
+pub mod state;
 pub mod training;
+pub mod worker;
 
 pub use app::App;
 use eframe::egui;

@@ -1,0 +1,250 @@
+//! The command bus: panels push [`Cmd`]s while they draw; [`apply`] carries them out
+//! in one place at the end of the pass. Everything that starts, stops or changes a
+//! worker, or changes the analysis data, is a command.
+
+use super::app::Tab;
+use super::job::{self, JobSpec};
+use super::panels::export::{self, ExportKind};
+use super::settings::Settings;
+use super::state::{State, View};
+use super::training::{self, ExtractSpec};
+use eframe::egui;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Commands from the UI, applied by [`apply`].
+#[derive(Debug, Clone)]
+pub enum Cmd {
+    /// Analyse a video (cancels a running analysis).
+    Open(PathBuf),
+    /// Cancel the running analysis.
+    Cancel,
+    Seek(u64),
+    SeekTime(f64),
+    Step(i64),
+    TogglePlay,
+    /// Compare two cells of the similarity matrix (row and column).
+    ShowPair(usize, usize),
+    ExportReport,
+    ExportHeatmap,
+    ExportCurves,
+    ExportCrops,
+    StartTraining {
+        resume: bool,
+    },
+    /// Pause (true) or continue (false) the running training.
+    PauseTraining(bool),
+    /// Stop the running training (it saves what it has).
+    StopTraining,
+    /// Identity files from the real (false) or fake (true) folder of videos.
+    Extract {
+        fake: bool,
+    },
+    CancelExtraction,
+    UseCheckpoint(PathBuf),
+    /// A notice for the user (in the messages bar).
+    Message(String),
+    DismissMessages,
+}
+
+impl Cmd {
+    /// Commands that move through the video: they stop following the live analysis.
+    fn navigates(&self) -> bool {
+        matches!(
+            self,
+            Cmd::Seek(_) | Cmd::SeekTime(_) | Cmd::Step(_) | Cmd::TogglePlay
+        )
+    }
+}
+
+/// What the commands act on.
+pub(crate) struct Target<'a> {
+    pub ctx: &'a egui::Context,
+    pub settings: &'a mut Settings,
+    pub state: &'a mut State,
+    pub view: &'a mut View,
+}
+
+/// Carries out `cmds` in order.
+pub(crate) fn apply(cmds: Vec<Cmd>, t: &mut Target<'_>) {
+    let before = t.view.current;
+    let had_commands = !cmds.is_empty();
+    for cmd in cmds {
+        apply_one(cmd, t);
+    }
+    if had_commands && t.view.current != before {
+        t.view.strip_follow = true;
+    }
+}
+
+fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
+    if cmd.navigates() {
+        t.view.follow_live = false;
+    }
+    let a = &mut t.state.analysis;
+    match cmd {
+        Cmd::Open(p) => open(t, p),
+        Cmd::Cancel => {
+            if let Some(j) = &a.job {
+                j.cancel();
+            }
+        }
+        Cmd::Seek(i) => t.view.current = i,
+        Cmd::SeekTime(time) => {
+            if let Some(f) = a
+                .frames
+                .iter()
+                .min_by(|x, y| (x.time_s - time).abs().total_cmp(&(y.time_s - time).abs()))
+            {
+                t.view.current = f.index;
+            }
+        }
+        Cmd::Step(d) => {
+            if let Some(p) = a.frame_pos(t.view.current) {
+                let q = (p as i64 + d).clamp(0, a.frames.len() as i64 - 1) as usize;
+                t.view.current = a.frames[q].index;
+            }
+        }
+        Cmd::TogglePlay => {
+            t.view.playing = !t.view.playing;
+            t.view.last_tick = Instant::now();
+        }
+        Cmd::ShowPair(i, j) => {
+            if let Some(m) = &a.matrix {
+                let n = m.ids.len();
+                if i < n && j < n {
+                    t.view.pair = Some((m.ids[i], m.ids[j], m.values[i * n + j]));
+                }
+            }
+        }
+        Cmd::ExportReport => export::export(ExportKind::Report, t.state),
+        Cmd::ExportHeatmap => export::export(ExportKind::Heatmap, t.state),
+        Cmd::ExportCurves => export::export(ExportKind::Curves, t.state),
+        Cmd::ExportCrops => export::export(ExportKind::Crops, t.state),
+        Cmd::StartTraining { resume } => {
+            let c = t.ctx.clone();
+            let tr = &mut t.state.training;
+            match training::start_training(t.settings.train.clone(), resume, move || {
+                c.request_repaint()
+            }) {
+                Ok(j) => {
+                    tr.status = "starting".into();
+                    tr.job = Some(j);
+                }
+                Err(e) => t.state.messages.push(format!("cannot start training: {e}")),
+            }
+        }
+        Cmd::PauseTraining(paused) => {
+            if let Some(j) = &t.state.training.job {
+                training::set_paused(j, paused);
+            }
+        }
+        Cmd::StopTraining => {
+            if let Some(j) = &t.state.training.job {
+                j.cancel();
+            }
+        }
+        Cmd::Extract { fake } => extract(t, fake),
+        Cmd::CancelExtraction => {
+            if let Some(x) = &t.state.training.extract {
+                x.cancel();
+            }
+        }
+        Cmd::UseCheckpoint(p) => {
+            t.settings.checkpoint = p.display().to_string();
+            if let Some(r) = &a.report {
+                let v = r.video.path.clone();
+                open(t, v);
+            }
+            t.view.tab = Tab::Analysis;
+        }
+        Cmd::Message(m) => t.state.messages.push(m),
+        Cmd::DismissMessages => t.state.messages.clear(),
+    }
+}
+
+/// Starts the analysis of `video`, forgetting the previous one.
+fn open(t: &mut Target<'_>, video: PathBuf) {
+    t.state.analysis.clear(); // cancels a running job
+    let v = &mut t.view;
+    v.pair = None;
+    v.current = 0;
+    v.playing = false;
+    v.follow_live = true;
+    v.path_input = video.display().to_string();
+    t.settings.add_recent(video.display().to_string());
+    let s = &t.settings;
+    let spec = JobSpec {
+        video,
+        encoder: s.encoder,
+        weights: PathBuf::from(&s.weights),
+        landmarks: PathBuf::from(&s.landmarks),
+        checkpoint: s.checkpoint_path(),
+        cuda: s.cuda,
+        opts: s.analyze_options(),
+        stride: s.stride.max(1),
+        threshold: s.threshold,
+    };
+    let c = t.ctx.clone();
+    // Progress repaints at most 4 times a second: enough to watch, and the analysis
+    // keeps the cores. Input still repaints at once.
+    let last = std::sync::Mutex::new(Instant::now() - Duration::from_secs(1));
+    let throttled = move || {
+        if let Ok(mut at) = last.lock() {
+            if at.elapsed() >= Duration::from_millis(250) {
+                *at = Instant::now();
+                c.request_repaint();
+            } else {
+                c.request_repaint_after(Duration::from_millis(250));
+            }
+        }
+    };
+    match job::start(spec, throttled) {
+        Ok(j) => {
+            t.state.analysis.stage = "starting".into();
+            t.state.analysis.job = Some(j);
+        }
+        Err(e) => t
+            .state
+            .messages
+            .push(format!("cannot start the analysis: {e}")),
+    }
+}
+
+/// Starts extracting identity files from the real or fake folder of the training form.
+fn extract(t: &mut Target<'_>, fake: bool) {
+    let s = &t.settings;
+    let folder = PathBuf::from(if fake {
+        s.train.fake_folder.trim()
+    } else {
+        s.train.real_folder.trim()
+    });
+    let prefix = PathBuf::from(format!(
+        "{}_ti2net",
+        folder.display().to_string().trim_end_matches('/')
+    ));
+    let spec = ExtractSpec {
+        folder,
+        prefix,
+        encoder: s.encoder,
+        weights: PathBuf::from(&s.weights),
+        landmarks: PathBuf::from(&s.landmarks),
+        every: s.every,
+        upsample: s.upsample,
+    };
+    let c = t.ctx.clone();
+    let tr = &mut t.state.training;
+    match training::start_extraction(spec, move || {
+        c.request_repaint_after(Duration::from_millis(200))
+    }) {
+        Ok(x) => {
+            tr.extract_progress = (0, 0);
+            tr.extract_fake = fake;
+            tr.extract = Some(x);
+        }
+        Err(e) => t
+            .state
+            .messages
+            .push(format!("cannot start the extraction: {e}")),
+    }
+}

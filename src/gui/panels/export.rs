@@ -1,0 +1,102 @@
+//! Export: the menu, and writing the report, the curves, the similarity matrix or the
+//! face crops where a file dialog says.
+
+use crate::gui::commands::Cmd;
+use crate::gui::state::State;
+use eframe::egui;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportKind {
+    Report,
+    Curves,
+    Heatmap,
+    Crops,
+}
+
+/// The Export menu's entries.
+pub fn menu_ui(ui: &mut egui::Ui, cmds: &mut Vec<Cmd>) {
+    for (label, cmd) in [
+        ("Report (JSON)", Cmd::ExportReport),
+        ("Identity curves (PNG)", Cmd::ExportCurves),
+        ("Similarity matrix (PNG)", Cmd::ExportHeatmap),
+        ("Face crops (PNG folder)", Cmd::ExportCrops),
+    ] {
+        if ui.button(label).clicked() {
+            cmds.push(cmd);
+            ui.close();
+        }
+    }
+}
+
+/// Asks where, writes, and says what happened in the messages.
+pub fn export(kind: ExportKind, state: &mut State) {
+    let result = write(kind, state);
+    let messages = &mut state.messages;
+    match result {
+        Ok(Some(p)) => messages.push(format!("exported {}", p.display())),
+        Ok(None) => messages
+            .push("no file dialog is available here (or it was closed); nothing exported".into()),
+        Err(e) => messages.push(e),
+    }
+}
+
+fn write(kind: ExportKind, state: &State) -> Result<Option<PathBuf>, String> {
+    let a = &state.analysis;
+    let Some(r) = &a.report else {
+        return Err("nothing to export yet: open a video first".into());
+    };
+    let stem = r
+        .video
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "video".into());
+    let dialog = rfd::FileDialog::new()
+        .set_directory(r.video.path.parent().unwrap_or(std::path::Path::new(".")));
+    let result: crate::Result<Option<PathBuf>> = match kind {
+        ExportKind::Report => match dialog
+            .set_file_name(format!("{stem}.ti2net.json"))
+            .save_file()
+        {
+            Some(p) => serde_json::to_vec_pretty(r)
+                .map_err(|e| crate::Error::Other(e.to_string()))
+                .and_then(|b| crate::fsutil::write_atomic(&p, &b, true))
+                .map(|_| Some(p)),
+            None => Ok(None),
+        },
+        ExportKind::Curves => match dialog
+            .set_file_name(format!("{stem}.curves.png"))
+            .save_file()
+        {
+            Some(p) => crate::plots::curves_png(r, &p).map(|_| Some(p)),
+            None => Ok(None),
+        },
+        ExportKind::Heatmap => match (
+            &a.matrix,
+            dialog
+                .set_file_name(format!("{stem}.similarity.png"))
+                .save_file(),
+        ) {
+            (Some(m), Some(p)) => {
+                crate::plots::matrix_png(&m.values, m.ids.len(), 512, &p).map(|_| Some(p))
+            }
+            _ => Ok(None),
+        },
+        ExportKind::Crops => match dialog.pick_folder() {
+            Some(dir) => {
+                let mut res = Ok(Some(dir.clone()));
+                for (i, c) in &a.crop_images {
+                    let p = dir.join(format!("{stem}_{i:06}.png"));
+                    if let Err(e) = c.save(&p) {
+                        res = Err(crate::Error::Other(format!("{}: {e}", p.display())));
+                        break;
+                    }
+                }
+                res
+            }
+            None => Ok(None),
+        },
+    };
+    result.map_err(|e| e.to_string())
+}

@@ -1,0 +1,67 @@
+//! The Settings tab: encoder, models, detector, device and analysis options; and the
+//! frame-time readout.
+
+use super::stats::FrameStats;
+use crate::encoder::EncoderKind;
+use crate::gui::settings::Settings;
+use crate::gui::state::State;
+use eframe::egui;
+
+pub fn ui(ui: &mut egui::Ui, s: &mut Settings, state: &State, stats: &FrameStats) {
+    egui::Grid::new("settings")
+        .num_columns(2)
+        .spacing([12.0, 8.0])
+        .show(ui, |ui| {
+            ui.label("Encoder");
+            egui::ComboBox::from_id_salt("encoder")
+                .selected_text(s.encoder.name())
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(
+                        &mut s.encoder,
+                        EncoderKind::Mobilefacenet,
+                        "mobilefacenet",
+                    );
+                    ui.selectable_value(&mut s.encoder, EncoderKind::ArcfaceR18, "arcface-r18");
+                });
+            ui.end_row();
+            ui.label("Encoder weights");
+            ui.add(egui::TextEdit::singleline(&mut s.weights).desired_width(420.0));
+            ui.end_row();
+            ui.label("Landmark model");
+            ui.add(egui::TextEdit::singleline(&mut s.landmarks).desired_width(420.0));
+            ui.end_row();
+            ui.label("TI2Net checkpoint");
+            ui.add(
+                egui::TextEdit::singleline(&mut s.checkpoint)
+                    .hint_text("none: curves only")
+                    .desired_width(420.0),
+            );
+            ui.end_row();
+            ui.label("Device");
+            ui.horizontal(|ui| {
+                ui.selectable_value(&mut s.cuda, false, "CPU");
+                let cuda_ok = cfg!(feature = "cuda");
+                ui.add_enabled_ui(cuda_ok, |ui| ui.selectable_value(&mut s.cuda, true, "CUDA"))
+                    .response
+                    .on_disabled_hover_text(
+                        "this build has no CUDA support (cargo build --features cuda)",
+                    );
+            });
+            ui.end_row();
+            ui.label("Analyse every N-th frame");
+            ui.add(egui::DragValue::new(&mut s.every).range(1..=100));
+            ui.end_row();
+            ui.label("Upsample before detection");
+            ui.checkbox(&mut s.upsample, "finds small faces, 4x slower");
+            ui.end_row();
+            ui.label("Window stride (face frames)");
+            ui.add(egui::DragValue::new(&mut s.stride).range(1..=127));
+            ui.end_row();
+            ui.label("Decision threshold");
+            ui.add(egui::Slider::new(&mut s.threshold, 0.05..=0.95));
+            ui.end_row();
+        });
+    ui.label("Settings apply to the next analysis and are remembered between runs.");
+    ui.separator();
+    super::stats::ui(ui, stats, state.analysis.busy());
+}

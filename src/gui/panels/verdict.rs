@@ -1,0 +1,47 @@
+//! The verdict card: the detector's label, fake probability and provenance.
+
+use crate::gui::state::State;
+use eframe::egui::{self, Color32};
+
+pub fn ui(ui: &mut egui::Ui, state: &State) {
+    ui.heading("Verdict");
+    let Some(r) = &state.analysis.report else {
+        ui.label("waiting for the analysis to finish");
+        return;
+    };
+    ui.label(format!(
+        "encoder {} (weights sha256 {}...)",
+        r.encoder.name,
+        &r.encoder.weights_sha256[..12.min(r.encoder.weights_sha256.len())]
+    ));
+    let Some(v) = &r.verdict else {
+        ui.colored_label(Color32::from_rgb(230, 170, 60), "No detector loaded.");
+        ui.label("Load a TI2Net checkpoint in Settings, or train one in the Training tab; the identity curves below work without it.");
+        return;
+    };
+    let (text, color) = match v.label.as_str() {
+        "fake" => ("FAKE", Color32::from_rgb(230, 80, 70)),
+        "real" => ("REAL", Color32::from_rgb(90, 200, 120)),
+        _ => ("UNDETERMINED", Color32::GRAY),
+    };
+    ui.horizontal(|ui| {
+        ui.label(egui::RichText::new(text).size(22.0).strong().color(color));
+        if let Some(p) = v.p_fake {
+            ui.label(format!(
+                "fake probability {p:.3} (threshold {:.2}); majority of windows: {}",
+                v.threshold,
+                v.majority_label.as_deref().unwrap_or("-")
+            ));
+        }
+    });
+    ui.label(format!("method: {}", v.method));
+    ui.label(format!(
+        "checkpoint {} (sha256 {}...), trained on {}",
+        v.checkpoint.display(),
+        &v.checkpoint_sha256[..12.min(v.checkpoint_sha256.len())],
+        v.checkpoint_encoder.as_deref().unwrap_or("unknown vectors")
+    ));
+    if let Some(n) = &v.note {
+        ui.label(n);
+    }
+}

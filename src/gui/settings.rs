@@ -1,0 +1,69 @@
+//! Settings remembered between runs (eframe storage).
+
+use super::training::TrainForm;
+use crate::encoder::EncoderKind;
+use crate::pipeline::AnalyzeOptions;
+use crate::video::FrameSelection;
+use std::path::PathBuf;
+
+/// Settings remembered between runs (eframe storage).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub encoder: EncoderKind,
+    pub weights: String,
+    pub landmarks: String,
+    pub checkpoint: String,
+    pub cuda: bool,
+    pub every: u32,
+    pub upsample: bool,
+    pub stride: usize,
+    pub threshold: f32,
+    pub recent: Vec<String>,
+    pub train: TrainForm,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            encoder: EncoderKind::Mobilefacenet,
+            weights: crate::models::mobilefacenet_weights().display().to_string(),
+            landmarks: crate::models::landmarks_model().display().to_string(),
+            checkpoint: String::new(),
+            cuda: false,
+            every: 1,
+            upsample: true,
+            stride: crate::classifier::clips::DEFAULT_STRIDE,
+            threshold: crate::classifier::DEFAULT_THRESHOLD,
+            recent: Vec::new(),
+            train: TrainForm::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// The detector checkpoint, if one is set.
+    pub fn checkpoint_path(&self) -> Option<PathBuf> {
+        let t = self.checkpoint.trim();
+        (!t.is_empty()).then(|| PathBuf::from(t))
+    }
+
+    /// Puts `video` first in the recent list (10 at most).
+    pub fn add_recent(&mut self, video: String) {
+        self.recent.retain(|r| r != &video);
+        self.recent.insert(0, video);
+        self.recent.truncate(10);
+    }
+
+    /// The analysis options these settings give.
+    pub fn analyze_options(&self) -> AnalyzeOptions {
+        AnalyzeOptions {
+            selection: FrameSelection {
+                every: self.every.max(1),
+                ..Default::default()
+            },
+            upsample: self.upsample,
+            ..Default::default()
+        }
+    }
+}
