@@ -16,17 +16,19 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Tab {
     Analysis,
+    Swap,
     Training,
     Settings,
 }
 
 impl Tab {
     /// The tabs in the order of the top bar.
-    pub const ALL: [Tab; 3] = [Tab::Analysis, Tab::Training, Tab::Settings];
+    pub const ALL: [Tab; 4] = [Tab::Analysis, Tab::Swap, Tab::Training, Tab::Settings];
 
     pub fn label(self) -> &'static str {
         match self {
             Tab::Analysis => "Analysis",
+            Tab::Swap => "Swap",
             Tab::Training => "Training",
             Tab::Settings => "Settings",
         }
@@ -66,7 +68,10 @@ impl App {
         }
         let mut app = Self {
             settings,
-            state: State::default(),
+            state: State {
+                people: super::swap_bench::corpus_people(),
+                ..Default::default()
+            },
             view: View::default(),
             stats: FrameStats::default(),
             pending: Vec::new(),
@@ -182,6 +187,7 @@ impl App {
         let cmds = &mut self.pending;
         match self.view.tab {
             Tab::Analysis => panels::analysis::ui(ui, &self.state, &mut self.view, cmds),
+            Tab::Swap => panels::swap::ui(ui, &mut self.settings.swap, &self.state, cmds),
             Tab::Training => panels::training::ui(ui, &mut self.settings.train, &self.state, cmds),
             Tab::Settings => panels::settings::ui(ui, &mut self.settings, &self.state, &self.stats),
         }

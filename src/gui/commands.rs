@@ -42,6 +42,13 @@ pub enum Cmd {
     },
     CancelExtraction,
     UseCheckpoint(PathBuf),
+    /// Preview the swap bench's choice on one frame.
+    SwapPreview,
+    /// Make the swap bench's swap and compare it with the real video.
+    MakeSwap,
+    CancelSwap,
+    /// Write the swap bench's comparison as PNG.
+    ExportComparison,
     /// A notice for the user (in the messages bar).
     Message(String),
     DismissMessages,
@@ -158,6 +165,20 @@ fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
             }
             t.view.tab = Tab::Analysis;
         }
+        Cmd::SwapPreview => start_swap(t, true),
+        Cmd::MakeSwap => start_swap(t, false),
+        Cmd::CancelSwap => {
+            if let Some(j) = &t.state.swap.job {
+                j.cancel();
+            }
+        }
+        Cmd::ExportComparison => match t.state.swap.export() {
+            Ok(p) => t
+                .state
+                .messages
+                .push(format!("comparison written to {}", p.display())),
+            Err(e) => t.state.messages.push(e.to_string()),
+        },
         Cmd::Message(m) => t.state.messages.push(m),
         Cmd::DismissMessages => t.state.messages.clear(),
     }
@@ -208,6 +229,47 @@ fn open(t: &mut Target<'_>, video: PathBuf) {
             .state
             .messages
             .push(format!("cannot start the analysis: {e}")),
+    }
+}
+
+/// Starts the swap bench's job: a preview of one frame, or the swap and its comparison.
+fn start_swap(t: &mut Target<'_>, preview: bool) {
+    let s = &t.settings;
+    let f = &s.swap;
+    let (source, target) = (PathBuf::from(f.source.trim()), PathBuf::from(f.target.trim()));
+    let stem = |p: &PathBuf| {
+        p.file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "video".into())
+    };
+    let out = super::swap_bench::swaps_dir().join(format!(
+        "{}_on_{}_{:.0}-{:.0}s.mp4",
+        stem(&source),
+        stem(&target),
+        f.start,
+        f.start + f.length
+    ));
+    let spec = super::swap_bench::SwapSpec {
+        source,
+        target,
+        start: f.start,
+        end: f.start + f.length.max(0.5),
+        label: f.label,
+        out,
+        weights: PathBuf::from(&s.weights),
+        landmarks: PathBuf::from(&s.landmarks),
+        checkpoint: if s.encoder == crate::encoder::EncoderKind::Mobilefacenet {
+            s.checkpoint_path()
+        } else {
+            None
+        },
+        upsample: s.upsample,
+        preview_at: preview.then_some(f.start + f.preview_at),
+    };
+    if let Err(e) = t.state.swap.start(spec, t.ctx) {
+        t.state
+            .messages
+            .push(format!("cannot start the swap: {e}"));
     }
 }
 

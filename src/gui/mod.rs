@@ -17,6 +17,7 @@ pub mod job;
 pub mod panels;
 pub mod settings;
 pub mod state;
+pub mod swap_bench;
 pub mod training;
 pub mod worker;
 

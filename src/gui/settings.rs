@@ -21,6 +21,7 @@ pub struct Settings {
     pub threshold: f32,
     pub recent: Vec<String>,
     pub train: TrainForm,
+    pub swap: super::swap_bench::SwapForm,
 }
 
 impl Default for Settings {
@@ -37,15 +38,21 @@ impl Default for Settings {
             threshold: crate::classifier::DEFAULT_THRESHOLD,
             recent: Vec::new(),
             train: TrainForm::default(),
+            swap: Default::default(),
         }
     }
 }
 
 impl Settings {
-    /// The detector checkpoint, if one is set.
+    /// The detector checkpoint: the one set, else the demo detector when it is
+    /// installed and the encoder is MobileFaceNet (the vectors it was trained on).
     pub fn checkpoint_path(&self) -> Option<PathBuf> {
         let t = self.checkpoint.trim();
-        (!t.is_empty()).then(|| PathBuf::from(t))
+        if !t.is_empty() {
+            return Some(PathBuf::from(t));
+        }
+        let demo = crate::models::demo_checkpoint();
+        (self.encoder == EncoderKind::Mobilefacenet && demo.exists()).then_some(demo)
     }
 
     /// Puts `video` first in the recent list (10 at most).

@@ -22,6 +22,10 @@ use std::time::Instant;
 pub struct State {
     pub analysis: AnalysisState,
     pub training: TrainingState,
+    /// The swap bench: its worker and its comparison.
+    pub swap: super::swap_bench::SwapBench,
+    /// The people of the corpus (`assets/corpus.tsv`), offered by the swap bench.
+    pub people: Vec<crate::demo::Person>,
     /// Errors and notices for the user, shown at the bottom until dismissed.
     pub messages: Vec<String>,
 }
@@ -117,6 +121,7 @@ impl State {
     pub fn poll(&mut self, ctx: &egui::Context, view: &mut View, form: &mut TrainForm) {
         self.analysis.poll(ctx, view, &mut self.messages);
         self.training.poll(form, &mut self.messages);
+        self.swap.poll(ctx, &mut self.messages);
     }
 }
 

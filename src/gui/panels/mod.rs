@@ -15,6 +15,7 @@ pub mod messages;
 pub mod pair;
 pub mod settings;
 pub mod stats;
+pub mod swap;
 pub mod top_bar;
 pub mod training;
 pub mod verdict;

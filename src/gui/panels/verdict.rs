@@ -41,6 +41,9 @@ pub fn ui(ui: &mut egui::Ui, state: &State) {
         &v.checkpoint_sha256[..12.min(v.checkpoint_sha256.len())],
         v.checkpoint_encoder.as_deref().unwrap_or("unknown vectors")
     ));
+    if let Some(d) = &v.detector {
+        ui.label(d);
+    }
     if let Some(n) = &v.note {
         ui.label(n);
     }
