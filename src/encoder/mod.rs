@@ -4,6 +4,7 @@
 //! embedding of the face crop followed by that of its horizontal mirror, not
 //! normalised.
 
+pub mod cpu;
 pub mod mobilefacenet;
 pub mod onnx;
 pub mod resnet_face;
@@ -14,6 +15,18 @@ use crate::fsutil::sha256_file;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// resnet_face18's blocks: (input channels, output channels, stride).
+const R18_BLOCKS: [(usize, usize, usize); 8] = [
+    (64, 64, 1),
+    (64, 64, 1),
+    (64, 128, 2),
+    (128, 128, 1),
+    (128, 256, 2),
+    (256, 256, 1),
+    (256, 512, 2),
+    (512, 512, 1),
+];
 
 /// Length of an identity vector (original ++ mirror).
 pub const ID_DIM: usize = 1024;
@@ -57,6 +70,12 @@ pub struct Encoder {
     device: Device,
     weights: PathBuf,
     weights_sha256: String,
+}
+
+/// `TI2NET_CANDLE_CPU=1`: run the candle models on the CPU instead of the fast path
+/// (for comparisons).
+fn candle_on_cpu() -> bool {
+    std::env::var_os("TI2NET_CANDLE_CPU").is_some_and(|v| v == "1")
 }
 
 /// The compute device: CUDA when built with the `cuda` feature and asked for.
@@ -106,8 +125,32 @@ impl Encoder {
         &self.weights_sha256
     }
 
+    /// Floating-point operations (two per multiply-add) of one network input; an
+    /// identity vector takes two (crop and mirror).
+    pub fn flops_per_input(&self) -> f64 {
+        match &self.net {
+            Net::Mobile(_) => cpu::MobileFaceNetCpu::flops_per_image(),
+            Net::R18(_) => cpu::ResNetFaceCpu::flops_per_image_of(&R18_BLOCKS),
+        }
+    }
+
     /// Runs the network on raw input values, (N, C, S, S) flattened. Returns N x 512.
+    /// On the CPU this is the fast path of [`cpu`] unless `TI2NET_CANDLE_CPU=1`.
     pub fn forward_values(&self, values: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>> {
+        if !candle_on_cpu() {
+            let fast = match &self.net {
+                Net::Mobile(m) => m.cpu().map(|c| (c.forward(&values, n), 512)),
+                Net::R18(r) => r.cpu().map(|c| (c.forward(&values, n), 512)),
+            };
+            if let Some((out, dim)) = fast {
+                return Ok(out.chunks_exact(dim).map(<[f32]>::to_vec).collect());
+            }
+        }
+        self.forward_values_candle(values, n)
+    }
+
+    /// [`Self::forward_values`] through the candle model (the reference path).
+    pub fn forward_values_candle(&self, values: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>> {
         let t = match &self.net {
             Net::Mobile(m) => {
                 let x = Tensor::from_vec(values, (n, 3, 112, 112), &self.device)?;
