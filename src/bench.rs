@@ -77,6 +77,7 @@ impl EncoderTiming {
             self.gflop_per_face,
         )
     }
+}
 
 impl BenchResult {
     pub fn table(&self) -> String {

@@ -333,7 +333,11 @@ impl GemmConv {
         for o in 0..cout {
             for i in 0..cin {
                 for t in 0..ks * ks {
-                    let kk = if taps_first { t * cin + i } else { i * ks * ks + t };
+                    let kk = if taps_first {
+                        t * cin + i
+                    } else {
+                        i * ks * ks + t
+                    };
                     w[kk * cout + o] = w_oihw[(o * cin + i) * ks * ks + t];
                 }
             }
@@ -400,10 +404,22 @@ impl Depthwise {
     }
 
     /// 3x3 pad 1 on `g` images: returns the output size.
-    fn run_batch(&self, x: &[f32], g: usize, h: usize, wd: usize, out: &mut [f32]) -> (usize, usize) {
+    fn run_batch(
+        &self,
+        x: &[f32],
+        g: usize,
+        h: usize,
+        wd: usize,
+        out: &mut [f32],
+    ) -> (usize, usize) {
         let (ho, wo) = ((h - 1) / self.stride + 1, (wd - 1) / self.stride + 1);
         for i in 0..g {
-            self.run(&x[i * h * wd * self.c..], h, wd, &mut out[i * ho * wo * self.c..]);
+            self.run(
+                &x[i * h * wd * self.c..],
+                h,
+                wd,
+                &mut out[i * ho * wo * self.c..],
+            );
         }
         (ho, wo)
     }
@@ -432,7 +448,11 @@ impl Depthwise {
         let o = &mut out[..c];
         o.copy_from_slice(&self.bias);
         for t in 0..self.k * self.k {
-            for ((v, xs), ws) in o.iter_mut().zip(&x[t * c..(t + 1) * c]).zip(&self.w[t * c..]) {
+            for ((v, xs), ws) in o
+                .iter_mut()
+                .zip(&x[t * c..(t + 1) * c])
+                .zip(&self.w[t * c..])
+            {
                 *v += xs * ws;
             }
         }
@@ -496,13 +516,28 @@ impl MobileFaceNetCpu {
                 if s.k != 1 || s.stride != 1 || s.groups != 1 {
                     return Err(bad());
                 }
-                Ok(GemmConv::new(&w, s.cout, s.cin, 1, true, b.clone(), slope.clone()))
+                Ok(GemmConv::new(
+                    &w,
+                    s.cout,
+                    s.cin,
+                    1,
+                    true,
+                    b.clone(),
+                    slope.clone(),
+                ))
             };
             let depthwise = || {
                 if s.k != 3 || s.pad != 1 || s.groups != s.cin || s.cin != s.cout {
                     return Err(bad());
                 }
-                Ok(Depthwise::new(&w, s.cout, 3, s.stride, b.clone(), slope.clone()))
+                Ok(Depthwise::new(
+                    &w,
+                    s.cout,
+                    3,
+                    s.stride,
+                    b.clone(),
+                    slope.clone(),
+                ))
             };
             match s.name.as_str() {
                 "conv1" => {
@@ -529,8 +564,7 @@ impl MobileFaceNetCpu {
                     // `conv_3.0` etc. are residual; the transitions (`conv_23`,
                     // `conv_34`, `conv_45`) change the shape and are not.
                     let residual = n.trim_end_matches(".project").contains('.');
-                    if residual && (s.cin != expand.cout || s.cout != expand.k || dw.stride != 1)
-                    {
+                    if residual && (s.cin != expand.cout || s.cout != expand.k || dw.stride != 1) {
                         return Err(bad());
                     }
                     blocks.push(Bottleneck {
@@ -596,7 +630,10 @@ impl MobileFaceNetCpu {
         let (mut h, mut w) = ((s - 1) / 2 + 1, (s - 1) / 2 + 1);
         let col = &mut e[..g * h * w * 27];
         col.fill(0.0);
-        for (img, col) in x.chunks_exact(3 * s * s).zip(col.chunks_exact_mut(h * w * 27)) {
+        for (img, col) in x
+            .chunks_exact(3 * s * s)
+            .zip(col.chunks_exact_mut(h * w * 27))
+        {
             for oy in 0..h {
                 for ox in 0..w {
                     let row = &mut col[(oy * w + ox) * 27..][..27];
@@ -915,7 +952,9 @@ impl ResNetFaceCpu {
         assert_eq!(x.len(), n * per);
         let k = self.fc5.k;
         let mut feats = vec![0f32; n * k];
-        par_images(x, per, &mut feats, k, 1, |img, o, ws| self.features(img, o, ws));
+        par_images(x, per, &mut feats, k, 1, |img, o, ws| {
+            self.features(img, o, ws)
+        });
         // fc5 over the whole batch: its 64 MiB of weights are read once.
         let dim = self.fc5.cout;
         let mut out = vec![0f32; n * dim];
@@ -1202,7 +1241,11 @@ mod tests {
             for ox in 0..wo {
                 for o in 0..cout {
                     let mut acc = bias[o] as f64;
-                    let ins: Vec<usize> = if depthwise { vec![o] } else { (0..cin).collect() };
+                    let ins: Vec<usize> = if depthwise {
+                        vec![o]
+                    } else {
+                        (0..cin).collect()
+                    };
                     for (ii, &i) in ins.iter().enumerate() {
                         let wi = if depthwise { 0 } else { ii };
                         let per = if depthwise { 1 } else { cin };
