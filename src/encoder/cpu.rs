@@ -101,8 +101,46 @@ pub fn sgemm_floor(m: usize, n: usize, k: usize, threads: usize, secs: f64) -> f
     gemm_flops(m, n, k) * (reps * threads) as f64 / best / 1e9
 }
 
+/// `x <- x + bias[c]`, then PReLU with `slope[c]` if given, channels last.
 #[inline(always)]
-fn prelu_impl(x: &mut [f32], slope: &[f32]) {
+fn epilogue_impl(x: &mut [f32], bias: &[f32], slope: Option<&[f32]>) {
+    match slope {
+        Some(slope) => {
+            for row in x.chunks_exact_mut(bias.len()) {
+                for ((v, b), s) in row.iter_mut().zip(bias).zip(slope) {
+                    let a = *v + b;
+                    *v = if a < 0.0 { a * s } else { a };
+                }
+            }
+        }
+        None => {
+            for row in x.chunks_exact_mut(bias.len()) {
+                for (v, b) in row.iter_mut().zip(bias) {
+                    *v += b;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn epilogue_avx2(x: &mut [f32], bias: &[f32], slope: Option<&[f32]>) {
+    epilogue_impl(x, bias, slope)
+}
+
+/// Bias, then PReLU if `slope` is given, in place on rows of `bias.len()` channels.
+fn epilogue(x: &mut [f32], bias: &[f32], slope: Option<&[f32]>) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2_fma() {
+        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        return unsafe { epilogue_avx2(x, bias, slope) };
+    }
+    epilogue_impl(x, bias, slope)
+}
+
+/// In place PReLU, channels last.
+fn prelu(x: &mut [f32], slope: &[f32]) {
     for row in x.chunks_exact_mut(slope.len()) {
         for (v, s) in row.iter_mut().zip(slope) {
             let a = *v;
@@ -111,35 +149,10 @@ fn prelu_impl(x: &mut [f32], slope: &[f32]) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn prelu_avx2(x: &mut [f32], slope: &[f32]) {
-    prelu_impl(x, slope)
-}
-
-/// In place: `x <- x` where `x >= 0`, `x * slope[c]` elsewhere, channels last.
-fn prelu(x: &mut [f32], slope: &[f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked above).
-        return unsafe { prelu_avx2(x, slope) };
-    }
-    prelu_impl(x, slope)
-}
-
 /// Fills `rows` rows of `c` channels with `bias`.
 fn fill_bias(dst: &mut [f32], rows: usize, bias: &[f32]) {
     for row in dst[..rows * bias.len()].chunks_exact_mut(bias.len()) {
         row.copy_from_slice(bias);
-    }
-}
-
-/// Adds `bias` to every row.
-fn add_bias(dst: &mut [f32], rows: usize, bias: &[f32]) {
-    for row in dst[..rows * bias.len()].chunks_exact_mut(bias.len()) {
-        for (v, b) in row.iter_mut().zip(bias) {
-            *v += b;
-        }
     }
 }
 
@@ -218,10 +231,12 @@ fn dw3x3_impl<const FMA: bool>(
     }
 }
 
+/// [`dw3x3_impl`] with AVX2 intrinsics: 32 channels of an output pixel in four
+/// registers through the taps, PReLU as a blend.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
-fn dw3x3_avx2(
+unsafe fn dw3x3_avx2(
     x: &[f32],
     h: usize,
     wd: usize,
@@ -232,7 +247,68 @@ fn dw3x3_avx2(
     slope: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    dw3x3_impl::<true>(x, h, wd, c, stride, w, bias, slope, out)
+    use std::arch::x86_64::*;
+    let ho = (h - 1) / stride + 1;
+    let wo = (wd - 1) / stride + 1;
+    assert!(out.len() >= ho * wo * c);
+    let (xp, wp, bp, op) = (x.as_ptr(), w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
+    let sp = slope.map(|s| s.as_ptr());
+    let zero = _mm256_setzero_ps();
+    for oy in 0..ho {
+        let iy0 = (oy * stride) as isize - 1;
+        let ky0 = if iy0 < 0 { 1 } else { 0 };
+        let ky1 = 3.min(h as isize - iy0) as usize;
+        for ox in 0..wo {
+            let ix0 = (ox * stride) as isize - 1;
+            let kx0 = if ix0 < 0 { 1 } else { 0 };
+            let kx1 = 3.min(wd as isize - ix0) as usize;
+            let o = op.add((oy * wo + ox) * c);
+            for cb in (0..c).step_by(CB) {
+                let mut a0 = _mm256_loadu_ps(bp.add(cb));
+                let mut a1 = _mm256_loadu_ps(bp.add(cb + 8));
+                let mut a2 = _mm256_loadu_ps(bp.add(cb + 16));
+                let mut a3 = _mm256_loadu_ps(bp.add(cb + 24));
+                for ky in ky0..ky1 {
+                    let iy = (iy0 + ky as isize) as usize;
+                    for kx in kx0..kx1 {
+                        let ix = (ix0 + kx as isize) as usize;
+                        let xs = xp.add((iy * wd + ix) * c + cb);
+                        let ws = wp.add((ky * 3 + kx) * c + cb);
+                        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xs), _mm256_loadu_ps(ws), a0);
+                        a1 = _mm256_fmadd_ps(
+                            _mm256_loadu_ps(xs.add(8)),
+                            _mm256_loadu_ps(ws.add(8)),
+                            a1,
+                        );
+                        a2 = _mm256_fmadd_ps(
+                            _mm256_loadu_ps(xs.add(16)),
+                            _mm256_loadu_ps(ws.add(16)),
+                            a2,
+                        );
+                        a3 = _mm256_fmadd_ps(
+                            _mm256_loadu_ps(xs.add(24)),
+                            _mm256_loadu_ps(ws.add(24)),
+                            a3,
+                        );
+                    }
+                }
+                if let Some(sp) = sp {
+                    let p = |a: __m256, i: usize| {
+                        let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(a, zero);
+                        _mm256_blendv_ps(a, _mm256_mul_ps(a, _mm256_loadu_ps(sp.add(cb + i))), neg)
+                    };
+                    a0 = p(a0, 0);
+                    a1 = p(a1, 8);
+                    a2 = p(a2, 16);
+                    a3 = p(a3, 24);
+                }
+                _mm256_storeu_ps(o.add(cb), a0);
+                _mm256_storeu_ps(o.add(cb + 8), a1);
+                _mm256_storeu_ps(o.add(cb + 16), a2);
+                _mm256_storeu_ps(o.add(cb + 24), a3);
+            }
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -248,10 +324,12 @@ fn dw3x3(
     out: &mut [f32],
 ) {
     assert!(c % CB == 0 && w.len() == 9 * c && bias.len() == c);
-    assert!(x.len() >= h * wd * c);
+    assert!(x.len() >= h * wd * c && slope.is_none_or(|s| s.len() == c));
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
-        // SAFETY: the CPU has AVX2 and FMA (checked above).
+        // SAFETY: the CPU has AVX2 and FMA (checked above); the asserts above and in
+        // `dw3x3_avx2` bound every pointer access (c a multiple of 32, taps inside
+        // the input, outputs inside `out`).
         return unsafe { dw3x3_avx2(x, h, wd, c, stride, w, bias, slope, out) };
     }
     dw3x3_impl::<false>(x, h, wd, c, stride, w, bias, slope, out)
@@ -353,17 +431,14 @@ impl GemmConv {
 
     /// `out` (rows x cout) = lhs (rows x K, row stride lhs_rs) * W + bias [+ out], PReLU.
     fn run(&self, lhs: &[f32], lhs_rs: usize, rows: usize, out: &mut [f32], residual: bool) {
-        if residual {
-            add_bias(out, rows, &self.bias);
-        } else {
-            fill_bias(out, rows, &self.bias);
-        }
         sgemm(
-            rows, self.cout, self.k, out, self.cout, true, lhs, lhs_rs, &self.w, self.cout,
+            rows, self.cout, self.k, out, self.cout, residual, lhs, lhs_rs, &self.w, self.cout,
         );
-        if let Some(s) = &self.slope {
-            prelu(&mut out[..rows * self.cout], s);
-        }
+        epilogue(
+            &mut out[..rows * self.cout],
+            &self.bias,
+            self.slope.as_deref(),
+        );
     }
 }
 
@@ -686,6 +761,11 @@ fn mfn_group() -> usize {
         .max(1)
 }
 
+thread_local! {
+    /// Each thread's buffers, kept between batches (a few MiB).
+    static WORKSPACE: std::cell::RefCell<Vec<Vec<f32>>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Runs `f` on groups of up to `group` images of `x` (`per` floats each), each
 /// writing `dim` floats of `out` per image; the images are split evenly over the
 /// rayon threads, with one workspace per thread.
@@ -700,10 +780,12 @@ where
     x.par_chunks(per * per_thread)
         .zip(out.par_chunks_mut(dim * per_thread))
         .for_each(|(xs, os)| {
-            let mut ws = Vec::new();
-            for (img, o) in xs.chunks(per * group).zip(os.chunks_mut(dim * group)) {
-                f(img, o, &mut ws);
-            }
+            WORKSPACE.with(|ws| {
+                let mut ws = ws.borrow_mut();
+                for (img, o) in xs.chunks(per * group).zip(os.chunks_mut(dim * group)) {
+                    f(img, o, &mut ws);
+                }
+            })
         });
 }
 
@@ -1041,7 +1123,6 @@ impl GemmConv {
         let wp = w + 2;
         let rows = h * wp;
         assert!(p.len() >= ((h + 2) * wp + 2) * cin);
-        fill_bias(out, rows, &self.bias);
         for ky in 0..3 {
             sgemm(
                 rows,
@@ -1049,16 +1130,18 @@ impl GemmConv {
                 3 * cin,
                 out,
                 self.cout,
-                true,
+                ky > 0,
                 &p[ky * wp * cin..],
                 cin,
                 &self.w[ky * 3 * cin * self.cout..],
                 self.cout,
             );
         }
-        if let Some(s) = &self.slope {
-            prelu(&mut out[..rows * self.cout], s);
-        }
+        epilogue(
+            &mut out[..rows * self.cout],
+            &self.bias,
+            self.slope.as_deref(),
+        );
     }
 }
 
