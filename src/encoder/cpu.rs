@@ -149,6 +149,13 @@ fn prelu(x: &mut [f32], slope: &[f32]) {
     }
 }
 
+/// `dst = src * scale + shift`, element by element.
+fn affine_into(dst: &mut [f32], src: &[f32], scale: &[f32], shift: &[f32]) {
+    for (((d, x), s), t) in dst.iter_mut().zip(src).zip(scale).zip(shift) {
+        *d = x * s + t;
+    }
+}
+
 /// Fills `rows` rows of `c` channels with `bias`.
 fn fill_bias(dst: &mut [f32], rows: usize, bias: &[f32]) {
     for row in dst[..rows * bias.len()].chunks_exact_mut(bias.len()) {
@@ -198,16 +205,14 @@ fn dw3x3_impl(
                         let ix = (ix0 + kx as isize) as usize;
                         let xs = &x[(iy * wd + ix) * c + cb..][..CB];
                         let ws = &w[(ky * 3 + kx) * c + cb..][..CB];
-                        for i in 0..CB {
-                            acc[i] += xs[i] * ws[i];
+                        for ((a, xv), wv) in acc.iter_mut().zip(xs).zip(ws) {
+                            *a += xv * wv;
                         }
                     }
                 }
                 if let Some(s) = slope {
-                    let s = &s[cb..cb + CB];
-                    for i in 0..CB {
-                        let a = acc[i];
-                        acc[i] = if a < 0.0 { a * s[i] } else { a };
+                    for (a, s) in acc.iter_mut().zip(&s[cb..cb + CB]) {
+                        *a = if *a < 0.0 { *a * s } else { *a };
                     }
                 }
                 o[cb..cb + CB].copy_from_slice(&acc);
@@ -356,9 +361,7 @@ fn im2col3x3_nhwc(
                     match affine {
                         None => dst.copy_from_slice(src),
                         Some((s, t)) => {
-                            for i in 0..c {
-                                dst[i] = src[i] * s[i] + t[i];
-                            }
+                            affine_into(dst, src, s, t);
                         }
                     }
                 }
@@ -1079,8 +1082,8 @@ impl ResNetFaceCpu {
                 let b = &r[((2 * y) * s + 2 * xx + 1) * c..][..c];
                 let d = &r[((2 * y + 1) * s + 2 * xx) * c..][..c];
                 let e = &r[((2 * y + 1) * s + 2 * xx + 1) * c..][..c];
-                for i in 0..c {
-                    o[i] = a[i].max(b[i]).max(d[i].max(e[i]));
+                for (i, o) in o.iter_mut().enumerate() {
+                    *o = a[i].max(b[i]).max(d[i].max(e[i]));
                 }
             }
         }
@@ -1155,9 +1158,7 @@ impl IrBlockCpu {
             for xx in 0..w {
                 let src = &x[(y * w + xx) * cin..][..cin];
                 let dst = &mut p[((y + 1) * wp + xx + 1) * cin..][..cin];
-                for i in 0..cin {
-                    dst[i] = src[i] * s0[i] + t0[i];
-                }
+                affine_into(dst, src, s0, t0);
             }
         }
         // conv1 + bn1 + PReLU, written straight into the next padded buffer: output
@@ -1266,9 +1267,9 @@ impl IrBlockCpu {
                 let o = &mut p[(y * wo + xx) * planes..][..planes];
                 let rv = &r[(y * rs + xx) * planes..][..planes];
                 let res = &residual[(y * wo + xx) * planes..][..planes];
-                for i in 0..planes {
-                    let v = rv[i] * se[i] + res[i];
-                    o[i] = if v < 0.0 { v * a } else { v };
+                for (((o, rv), se), res) in o.iter_mut().zip(rv).zip(&se).zip(res) {
+                    let v = rv * se + res;
+                    *o = if v < 0.0 { v * a } else { v };
                 }
             }
         }
