@@ -221,8 +221,9 @@ fn dw3x3_impl(
     }
 }
 
-/// [`dw3x3_impl`] with AVX2 and FMA intrinsics: 32 channels of an output pixel in four
-/// registers through the taps, PReLU as a blend.
+/// [`dw3x3_impl`] with AVX2 and FMA intrinsics: 32 channels of one output pixel, or
+/// of two neighbours sharing the weight loads, in registers through the taps; PReLU
+/// as a blend.
 #[cfg(target_arch = "x86_64")]
 #[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2,fma")]
@@ -237,66 +238,116 @@ unsafe fn dw3x3_avx2(
     slope: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    use std::arch::x86_64::*;
     let ho = (h - 1) / stride + 1;
     let wo = (wd - 1) / stride + 1;
     assert!(out.len() >= ho * wo * c);
-    let (xp, wp, bp, op) = (x.as_ptr(), w.as_ptr(), bias.as_ptr(), out.as_mut_ptr());
-    let sp = slope.map(|s| s.as_ptr());
-    let zero = _mm256_setzero_ps();
+    let (xp, wp, op) = (x.as_ptr(), w.as_ptr(), out.as_mut_ptr());
     for oy in 0..ho {
         let iy0 = (oy * stride) as isize - 1;
         let ky0 = if iy0 < 0 { 1 } else { 0 };
         let ky1 = 3.min(h as isize - iy0) as usize;
-        for ox in 0..wo {
+        let mut ox = 0;
+        while ox < wo {
             let ix0 = (ox * stride) as isize - 1;
+            // Two pixels whose taps are all inside the row.
+            let pair = ox + 1 < wo && ix0 >= 0 && ix0 as usize + stride + 2 < wd;
             let kx0 = if ix0 < 0 { 1 } else { 0 };
             let kx1 = 3.min(wd as isize - ix0) as usize;
-            let o = op.add((oy * wo + ox) * c);
             for cb in (0..c).step_by(CB) {
-                let mut a0 = _mm256_loadu_ps(bp.add(cb));
-                let mut a1 = _mm256_loadu_ps(bp.add(cb + 8));
-                let mut a2 = _mm256_loadu_ps(bp.add(cb + 16));
-                let mut a3 = _mm256_loadu_ps(bp.add(cb + 24));
-                for ky in ky0..ky1 {
-                    let iy = (iy0 + ky as isize) as usize;
-                    for kx in kx0..kx1 {
-                        let ix = (ix0 + kx as isize) as usize;
-                        let xs = xp.add((iy * wd + ix) * c + cb);
-                        let ws = wp.add((ky * 3 + kx) * c + cb);
-                        a0 = _mm256_fmadd_ps(_mm256_loadu_ps(xs), _mm256_loadu_ps(ws), a0);
-                        a1 = _mm256_fmadd_ps(
-                            _mm256_loadu_ps(xs.add(8)),
-                            _mm256_loadu_ps(ws.add(8)),
-                            a1,
-                        );
-                        a2 = _mm256_fmadd_ps(
-                            _mm256_loadu_ps(xs.add(16)),
-                            _mm256_loadu_ps(ws.add(16)),
-                            a2,
-                        );
-                        a3 = _mm256_fmadd_ps(
-                            _mm256_loadu_ps(xs.add(24)),
-                            _mm256_loadu_ps(ws.add(24)),
-                            a3,
-                        );
-                    }
+                // SAFETY (both calls): taps (iy0 + ky, ix0 + kx) are inside the image
+                // for ky in ky0..ky1, kx in kx0..kx1 (and the pair's second pixel
+                // `stride` further, checked above); channels cb..cb + 32 <= c.
+                let base =
+                    xp.wrapping_offset(((iy0 * wd as isize) + ix0) * c as isize + cb as isize);
+                let o = op.add((oy * wo + ox) * c + cb);
+                if pair {
+                    dw_pixels::<2>(
+                        base,
+                        wd * c,
+                        stride * c,
+                        wp.add(cb),
+                        c,
+                        (ky0, ky1, 0, 3),
+                        &bias[cb..cb + CB],
+                        slope.map(|s| &s[cb..cb + CB]),
+                        o,
+                        c,
+                    );
+                } else {
+                    dw_pixels::<1>(
+                        base,
+                        wd * c,
+                        stride * c,
+                        wp.add(cb),
+                        c,
+                        (ky0, ky1, kx0, kx1),
+                        &bias[cb..cb + CB],
+                        slope.map(|s| &s[cb..cb + CB]),
+                        o,
+                        c,
+                    );
                 }
-                if let Some(sp) = sp {
-                    let p = |a: __m256, i: usize| {
-                        let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(a, zero);
-                        _mm256_blendv_ps(a, _mm256_mul_ps(a, _mm256_loadu_ps(sp.add(cb + i))), neg)
-                    };
-                    a0 = p(a0, 0);
-                    a1 = p(a1, 8);
-                    a2 = p(a2, 16);
-                    a3 = p(a3, 24);
-                }
-                _mm256_storeu_ps(o.add(cb), a0);
-                _mm256_storeu_ps(o.add(cb + 8), a1);
-                _mm256_storeu_ps(o.add(cb + 16), a2);
-                _mm256_storeu_ps(o.add(cb + 24), a3);
             }
+            ox += if pair { 2 } else { 1 };
+        }
+    }
+}
+
+/// `P` neighbouring output pixels of a depthwise 3x3, 32 channels: `base` points at
+/// tap (0, 0) of the first pixel (possibly outside the image, for taps skipped by
+/// `taps`), `row` and `next` are the strides of an input row and of the next pixel,
+/// `w` at channel 0 of tap 0 (taps `c` apart).
+#[cfg(target_arch = "x86_64")]
+#[allow(clippy::too_many_arguments)]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn dw_pixels<const P: usize>(
+    base: *const f32,
+    row: usize,
+    next: usize,
+    w: *const f32,
+    c: usize,
+    taps: (usize, usize, usize, usize),
+    bias: &[f32],
+    slope: Option<&[f32]>,
+    out: *mut f32,
+    out_next: usize,
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm256_setzero_ps(); 4]; P];
+    for a in acc.iter_mut() {
+        for (j, v) in a.iter_mut().enumerate() {
+            *v = _mm256_loadu_ps(bias.as_ptr().add(8 * j));
+        }
+    }
+    let (ky0, ky1, kx0, kx1) = taps;
+    for ky in ky0..ky1 {
+        for kx in kx0..kx1 {
+            let ws = w.add((ky * 3 + kx) * c);
+            let wv = [
+                _mm256_loadu_ps(ws),
+                _mm256_loadu_ps(ws.add(8)),
+                _mm256_loadu_ps(ws.add(16)),
+                _mm256_loadu_ps(ws.add(24)),
+            ];
+            let xs = base.wrapping_add(ky * row + kx * c);
+            for (p, a) in acc.iter_mut().enumerate() {
+                let xp = xs.wrapping_add(p * next);
+                for (j, v) in a.iter_mut().enumerate() {
+                    *v = _mm256_fmadd_ps(_mm256_loadu_ps(xp.add(8 * j)), wv[j], *v);
+                }
+            }
+        }
+    }
+    let zero = _mm256_setzero_ps();
+    for (p, a) in acc.iter_mut().enumerate() {
+        for (j, v) in a.iter_mut().enumerate() {
+            if let Some(s) = slope {
+                let neg = _mm256_cmp_ps::<_CMP_LT_OQ>(*v, zero);
+                let sv = _mm256_loadu_ps(s.as_ptr().add(8 * j));
+                *v = _mm256_blendv_ps(*v, _mm256_mul_ps(*v, sv), neg);
+            }
+            _mm256_storeu_ps(out.add(p * out_next + 8 * j), *v);
         }
     }
 }
