@@ -1071,6 +1071,9 @@ impl ResNetFaceCpu {
     pub fn forward(&self, x: &[f32], n: usize) -> Vec<f32> {
         let per = R18_SIZE * R18_SIZE;
         assert_eq!(x.len(), n * per);
+        if n == 0 {
+            return Vec::new();
+        }
         let k = self.fc5.k;
         let mut feats = vec![0f32; n * k];
         par_images(x, per, &mut feats, k, 1, |img, o, ws| {

@@ -137,13 +137,24 @@ impl Encoder {
     /// Runs the network on raw input values, (N, C, S, S) flattened. Returns N x 512.
     /// On the CPU this is the fast path of [`cpu`] unless `TI2NET_CANDLE_CPU=1`.
     pub fn forward_values(&self, values: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>> {
-        if !candle_on_cpu() {
+        let per = match self.kind {
+            EncoderKind::Mobilefacenet => 3 * cpu::MFN_SIZE * cpu::MFN_SIZE,
+            EncoderKind::ArcfaceR18 => cpu::R18_SIZE * cpu::R18_SIZE,
+        };
+        // (A wrong length goes to candle, which reports it as an error.)
+        if !candle_on_cpu() && values.len() == n * per {
             let fast = match &self.net {
-                Net::Mobile(m) => m.cpu().map(|c| (c.forward(&values, n), 512)),
-                Net::R18(r) => r.cpu().map(|c| (c.forward(&values, n), 512)),
+                Net::Mobile(m) => m.cpu().map(|c| c.forward(&values, n)),
+                Net::R18(r) => r.cpu().map(|c| c.forward(&values, n)),
             };
-            if let Some((out, dim)) = fast {
-                return Ok(out.chunks_exact(dim).map(<[f32]>::to_vec).collect());
+            if let Some(out) = fast {
+                if n == 0 {
+                    return Ok(Vec::new());
+                }
+                return Ok(out
+                    .chunks_exact(out.len() / n)
+                    .map(<[f32]>::to_vec)
+                    .collect());
             }
         }
         self.forward_values_candle(values, n)
