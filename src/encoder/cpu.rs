@@ -71,33 +71,32 @@ pub fn gemm_flops(m: usize, n: usize, k: usize) -> f64 {
 }
 
 /// Times `(m x k) * (k x n)` sgemms on `threads` threads (one independent sgemm per
-/// thread, as the encoders run) for about `secs` seconds; returns GFLOP/s.
+/// thread at a time, as the encoders run) for about `secs` seconds, best of three;
+/// returns GFLOP/s over all threads (wall clock).
 pub fn sgemm_floor(m: usize, n: usize, k: usize, threads: usize, secs: f64) -> f64 {
     use rayon::prelude::*;
     let threads = threads.max(1);
-    let run = |reps: usize| {
-        (0..threads)
-            .into_par_iter()
-            .map(|t| {
-                let a: Vec<f32> = (0..m * k).map(|i| ((i + t) % 7) as f32 * 0.1).collect();
-                let b: Vec<f32> = (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect();
-                let mut c = vec![0f32; m * n];
-                sgemm(m, n, k, &mut c, n, false, &a, k, &b, n);
-                let t0 = std::time::Instant::now();
-                for _ in 0..reps {
-                    sgemm(m, n, k, &mut c, n, false, &a, k, &b, n);
-                }
-                t0.elapsed().as_secs_f64()
-            })
-            .collect::<Vec<f64>>()
+    let mut bufs: Vec<(Vec<f32>, Vec<f32>, Vec<f32>)> = (0..threads)
+        .map(|t| {
+            (
+                (0..m * k).map(|i| ((i + t) % 7) as f32 * 0.1).collect(),
+                (0..k * n).map(|i| (i % 5) as f32 * 0.1).collect(),
+                vec![0f32; m * n],
+            )
+        })
+        .collect();
+    let mut run = |reps: usize| {
+        let t0 = std::time::Instant::now();
+        bufs.par_iter_mut().with_max_len(1).for_each(|(a, b, c)| {
+            for _ in 0..reps {
+                sgemm(m, n, k, c, n, false, a, k, b, n);
+            }
+        });
+        t0.elapsed().as_secs_f64()
     };
-    let one = run(1).into_iter().fold(0f64, f64::max).max(1e-6);
-    let reps = ((secs / one) as usize).clamp(1, 10_000);
-    let mut best = f64::INFINITY;
-    for _ in 0..3 {
-        let t = run(reps).into_iter().fold(0f64, f64::max);
-        best = best.min(t);
-    }
+    let one = run(1).max(1e-6);
+    let reps = ((secs / 3.0 / one) as usize).clamp(1, 10_000);
+    let best = (0..3).map(|_| run(reps)).fold(f64::INFINITY, f64::min);
     gemm_flops(m, n, k) * (reps * threads) as f64 / best / 1e9
 }
 
