@@ -1010,17 +1010,17 @@ impl ResNetFaceCpu {
         }
         let mut fw = vec![0f32; c * p * out];
         let mut fb = vec![0f32; out];
-        for o in 0..out {
+        for (o, b) in fb.iter_mut().enumerate() {
             let s5 = w.bn5.scale[o];
             let mut acc = w.fc5_b[o] as f64;
-            for ch in 0..c {
+            for (ch, (s4, t4)) in w.bn4.scale.iter().zip(&w.bn4.shift).enumerate() {
                 for q in 0..p {
                     let wv = w.fc5_w[o * c * p + ch * p + q];
-                    acc += wv as f64 * w.bn4.shift[ch] as f64;
-                    fw[(q * c + ch) * out + o] = wv * w.bn4.scale[ch] * s5;
+                    acc += wv as f64 * *t4 as f64;
+                    fw[(q * c + ch) * out + o] = wv * s4 * s5;
                 }
             }
-            fb[o] = acc as f32 * s5 + w.bn5.shift[o];
+            *b = acc as f32 * s5 + w.bn5.shift[o];
         }
         let fc5 = GemmConv {
             k: c * p,
