@@ -363,7 +363,7 @@ fn dw3x3(
     slope: Option<&[f32]>,
     out: &mut [f32],
 ) {
-    assert!(c % CB == 0 && w.len() == 9 * c && bias.len() == c);
+    assert!(c.is_multiple_of(CB) && w.len() == 9 * c && bias.len() == c);
     assert!(x.len() >= h * wd * c && slope.is_none_or(|s| s.len() == c));
     #[cfg(target_arch = "x86_64")]
     if has_avx2_fma() {
