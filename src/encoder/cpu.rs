@@ -13,7 +13,10 @@
 //!   rayon threads (one sgemm per thread, no synchronisation inside a network).
 //!
 //! The candle models stay the reference (and the path on other devices); the parity
-//! tests compare these paths with onnxruntime and PyTorch.
+//! tests compare these paths with onnxruntime and PyTorch, and the unit tests of
+//! `encoder` with candle. `TI2NET_CANDLE_CPU=1` runs candle on the CPU instead (to
+//! compare speeds: `ti2net bench` prints the sgemm floor and each encoder's GFLOP/s);
+//! `TI2NET_MFN_GROUP=N` runs MobileFaceNet's 1x1 convolutions on N images at once.
 
 use gemm::Parallelism;
 
