@@ -59,7 +59,7 @@ impl std::fmt::Display for EncoderKind {
 }
 
 enum Net {
-    Mobile(mobilefacenet::MobileFaceNet),
+    Mobile(Box<mobilefacenet::MobileFaceNet>),
     R18(Box<resnet_face::ResNetFace>),
 }
 
@@ -99,9 +99,9 @@ impl Encoder {
             });
         }
         let net = match kind {
-            EncoderKind::Mobilefacenet => {
-                Net::Mobile(mobilefacenet::MobileFaceNet::load(weights, device)?)
-            }
+            EncoderKind::Mobilefacenet => Net::Mobile(Box::new(
+                mobilefacenet::MobileFaceNet::load(weights, device)?,
+            )),
             EncoderKind::ArcfaceR18 => {
                 Net::R18(Box::new(resnet_face::ResNetFace::load(weights, device)?))
             }
