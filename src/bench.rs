@@ -1,7 +1,7 @@
 //! Stage timings on a real video (`ti2net bench`, `cargo bench`).
 
 use crate::align::FaceCrops;
-use crate::encoder::Encoder;
+use crate::encoder::{cpu, Encoder, EncoderKind};
 use crate::error::Result;
 use crate::faces::{FaceAnalyzer, FaceSearch, SubjectTracker};
 use crate::pipeline::{self, AnalyzeOptions};
@@ -26,6 +26,61 @@ pub struct BenchResult {
     /// The whole pipeline (decode, detect, align, embed in parallel, similarity).
     pub pipeline_fps: f64,
     pub threads: usize,
+    /// SGEMM floor of this machine, measured in the same run.
+    pub floor: Floor,
+    /// The encoder's embedding (crop + mirror, batches of 16 faces).
+    pub encoder: EncoderTiming,
+    /// resnet_face18 on the same crops (random fixture weights, for timing) when the
+    /// encoder is MobileFaceNet and the fixture is there.
+    pub r18: Option<EncoderTiming>,
+}
+
+/// GFLOP/s of independent single-threaded sgemms, one per thread, as the encoders
+/// run them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Floor {
+    /// (m, n, k) of each sgemm.
+    pub shape: (usize, usize, usize),
+    pub gflops_1_thread: f64,
+    pub gflops_all_threads: f64,
+}
+
+/// Embedding speed of one encoder on the bench's crops.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct EncoderTiming {
+    pub name: String,
+    pub faces: usize,
+    /// GFLOP of one identity vector (crop + mirror).
+    pub gflop_per_face: f64,
+    /// Milliseconds a face (crop + mirror), all threads.
+    pub ms_per_face: f64,
+    /// The same on one thread.
+    pub ms_per_face_1_thread: f64,
+}
+
+impl EncoderTiming {
+    fn gflops(&self, ms: f64) -> f64 {
+        self.gflop_per_face / (ms / 1000.0)
+    }
+
+    fn line(&self, floor: &Floor) -> String {
+        let (g, g1) = (
+            self.gflops(self.ms_per_face),
+            self.gflops(self.ms_per_face_1_thread),
+        );
+        format!(
+            "{:<14} {:>8.2} ms/face {:>7.1} GFLOP/s {:>5.0} % of floor | 1 thread {:>8.2} ms/face {:>7.1} GFLOP/s {:>5.0} %  ({} faces, {:.3} GFLOP/face)",
+            self.name,
+            self.ms_per_face,
+            g,
+            100.0 * g / floor.gflops_all_threads,
+            self.ms_per_face_1_thread,
+            g1,
+            100.0 * g1 / floor.gflops_1_thread,
+            self.faces,
+            self.gflop_per_face,
+        )
+    }
 }
 
 impl BenchResult {
@@ -53,8 +108,86 @@ impl BenchResult {
             1000.0 / self.embed_fps,
             self.pipeline_fps,
             1000.0 / self.pipeline_fps,
+        ) + &format!(
+            "\nsgemm floor (best of {} shapes: {} x {} x {}, one sgemm per thread): {:.1} GFLOP/s on 1 thread, {:.1} on {}\n\
+             embedding (crop + mirror):\n{}{}",
+            FLOOR_SHAPES.len(),
+            self.floor.shape.0,
+            self.floor.shape.1,
+            self.floor.shape.2,
+            self.floor.gflops_1_thread,
+            self.floor.gflops_all_threads,
+            self.threads,
+            self.encoder.line(&self.floor),
+            self.r18
+                .as_ref()
+                .map(|r| format!("\n{}", r.line(&self.floor)))
+                .unwrap_or_default(),
         )
     }
+}
+
+/// Shapes (m, n, k) tried for the floor: a square one and two of the encoders'
+/// (MobileFaceNet's 14 x 14 expansion, a resnet_face18 3x3 convolution).
+const FLOOR_SHAPES: [(usize, usize, usize); 3] =
+    [(512, 512, 512), (784, 256, 128), (1024, 128, 576)];
+
+/// Measures the sgemm floor on 1 and on all threads: the fastest of [`FLOOR_SHAPES`].
+pub fn floor() -> Floor {
+    let threads = rayon::current_num_threads();
+    let mut best = (0.0, FLOOR_SHAPES[0]);
+    for shape in FLOOR_SHAPES {
+        let g = cpu::sgemm_floor(shape.0, shape.1, shape.2, 1, 0.3);
+        if g > best.0 {
+            best = (g, shape);
+        }
+    }
+    let (m, n, k) = best.1;
+    Floor {
+        shape: best.1,
+        gflops_1_thread: best.0,
+        gflops_all_threads: cpu::sgemm_floor(m, n, k, threads, 0.5),
+    }
+}
+
+/// Milliseconds per face of `encoder` on `crops` (batches of 16), best of `reps`.
+fn embed_ms(encoder: &Encoder, crops: &[FaceCrops], reps: usize) -> Result<f64> {
+    let mut best = f64::INFINITY;
+    for _ in 0..reps.max(1) {
+        let t = Instant::now();
+        for chunk in crops.chunks(16) {
+            let refs: Vec<&FaceCrops> = chunk.iter().collect();
+            encoder.embed(&refs)?;
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    Ok(1000.0 * best / crops.len().max(1) as f64)
+}
+
+/// Embedding speed of `encoder` on all threads and on one.
+pub fn time_encoder(encoder: &Encoder, crops: &[FaceCrops], reps: usize) -> Result<EncoderTiming> {
+    let ms = embed_ms(encoder, crops, reps)?;
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .map_err(|e| crate::error::Error::Other(format!("thread pool: {e}")))?;
+    let ms1 = one.install(|| embed_ms(encoder, crops, reps))?;
+    Ok(EncoderTiming {
+        name: encoder.kind().name().to_string(),
+        faces: crops.len(),
+        gflop_per_face: 2.0 * encoder.flops_per_input() / 1e9,
+        ms_per_face: ms,
+        ms_per_face_1_thread: ms1,
+    })
+}
+
+/// The r18 fixture of the tests, for timing resnet_face18 without a checkpoint.
+fn r18_fixture() -> Option<Encoder> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/r18_module.pth");
+    if !p.exists() {
+        return None;
+    }
+    Encoder::load(EncoderKind::ArcfaceR18, &p, &candle_core::Device::Cpu).ok()
 }
 
 fn fps(n: usize, secs: f64) -> f64 {
@@ -119,6 +252,17 @@ pub fn run(
     }
     let embed = t.elapsed().as_secs_f64();
 
+    let floor = floor();
+    let enc_timing = time_encoder(encoder, &crops, 2)?;
+    let r18 = match encoder.kind() {
+        EncoderKind::Mobilefacenet => match r18_fixture() {
+            // resnet_face18 is ten times slower: 32 faces are enough.
+            Some(r) => Some(time_encoder(&r, &crops[..crops.len().min(32)], 1)?),
+            None => None,
+        },
+        EncoderKind::ArcfaceR18 => None,
+    };
+
     let end = {
         // The same frames through the whole pipeline.
         let info = VideoReader::open(video, FrameSelection::default())?
@@ -155,8 +299,9 @@ pub fn run(
         align_fps: fps(crops.len(), align),
         embed_fps: fps(crops.len(), embed),
         pipeline_fps: fps(a.report.frames.len(), whole),
-        threads: std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1),
+        threads: rayon::current_num_threads(),
+        floor,
+        encoder: enc_timing,
+        r18,
     })
 }

@@ -163,6 +163,37 @@ impl ConvLayer {
     }
 }
 
+/// A weight of the loaded layers by its safetensors name (`conv1.weight`,
+/// `conv1.bias`, `conv1.prelu.weight`).
+fn layer_tensor(layers: &HashMap<String, ConvLayer>, name: &str) -> candle_core::Result<Tensor> {
+    let (layer, what) = match name.strip_suffix(".prelu.weight") {
+        Some(l) => (l, "prelu"),
+        None => name
+            .rsplit_once('.')
+            .ok_or_else(|| candle_core::Error::msg("bad name"))?,
+    };
+    let l = layers
+        .get(layer)
+        .ok_or_else(|| candle_core::Error::msg("no such layer"))?;
+    let t = match (&l.kind, what) {
+        (ConvKind::Dense(c), "weight") => c.weight().clone(),
+        (ConvKind::Dense(c), "bias") => c
+            .bias()
+            .cloned()
+            .ok_or_else(|| candle_core::Error::msg("no bias"))?,
+        (ConvKind::Depthwise { weight, .. }, "weight") => weight.clone(),
+        (ConvKind::Depthwise { bias, .. }, "bias") => bias.clone(),
+        (_, "prelu") => l
+            .prelu
+            .as_ref()
+            .ok_or_else(|| candle_core::Error::msg("no PReLU"))?
+            .weight()
+            .clone(),
+        _ => candle_core::bail!("unknown tensor"),
+    };
+    Ok(t)
+}
+
 /// Depthwise convolution on the CPU as a direct loop (one pass over the output).
 fn depthwise_cpu(
     x: &Tensor,
@@ -278,15 +309,32 @@ fn depthwise_tensor(
 /// The network.
 pub struct MobileFaceNet {
     layers: HashMap<String, ConvLayer>,
+    /// The fast path, when the weights are on the CPU.
+    cpu: Option<super::cpu::MobileFaceNetCpu>,
 }
 
 impl MobileFaceNet {
     pub fn new(vb: VarBuilder) -> candle_core::Result<Self> {
-        let layers = layer_specs()
+        let layers: HashMap<String, ConvLayer> = layer_specs()
             .iter()
             .map(|s| Ok((s.name.clone(), ConvLayer::new(s, &vb)?)))
             .collect::<candle_core::Result<_>>()?;
-        Ok(Self { layers })
+        let cpu = if vb.device().is_cpu() {
+            let get = |name: &str| -> std::result::Result<Vec<f32>, String> {
+                layer_tensor(&layers, name)
+                    .and_then(|t| t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>())
+                    .map_err(|e| format!("{name}: {e}"))
+            };
+            Some(super::cpu::MobileFaceNetCpu::new(&get).map_err(candle_core::Error::msg)?)
+        } else {
+            None
+        };
+        Ok(Self { layers, cpu })
+    }
+
+    /// The CPU fast path ([`super::cpu`]), present when the weights are on the CPU.
+    pub fn cpu(&self) -> Option<&super::cpu::MobileFaceNetCpu> {
+        self.cpu.as_ref()
     }
 
     /// Loads converted weights (see [`import_onnx`]).

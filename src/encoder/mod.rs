@@ -4,6 +4,7 @@
 //! embedding of the face crop followed by that of its horizontal mirror, not
 //! normalised.
 
+pub mod cpu;
 pub mod mobilefacenet;
 pub mod onnx;
 pub mod resnet_face;
@@ -14,6 +15,18 @@ use crate::fsutil::sha256_file;
 use candle_core::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// resnet_face18's blocks: (input channels, output channels, stride).
+const R18_BLOCKS: [(usize, usize, usize); 8] = [
+    (64, 64, 1),
+    (64, 64, 1),
+    (64, 128, 2),
+    (128, 128, 1),
+    (128, 256, 2),
+    (256, 256, 1),
+    (256, 512, 2),
+    (512, 512, 1),
+];
 
 /// Length of an identity vector (original ++ mirror).
 pub const ID_DIM: usize = 1024;
@@ -46,7 +59,7 @@ impl std::fmt::Display for EncoderKind {
 }
 
 enum Net {
-    Mobile(mobilefacenet::MobileFaceNet),
+    Mobile(Box<mobilefacenet::MobileFaceNet>),
     R18(Box<resnet_face::ResNetFace>),
 }
 
@@ -57,6 +70,12 @@ pub struct Encoder {
     device: Device,
     weights: PathBuf,
     weights_sha256: String,
+}
+
+/// `TI2NET_CANDLE_CPU=1`: run the candle models on the CPU instead of the fast path
+/// (for comparisons).
+fn candle_on_cpu() -> bool {
+    std::env::var_os("TI2NET_CANDLE_CPU").is_some_and(|v| v == "1")
 }
 
 /// The compute device: CUDA when built with the `cuda` feature and asked for.
@@ -80,9 +99,9 @@ impl Encoder {
             });
         }
         let net = match kind {
-            EncoderKind::Mobilefacenet => {
-                Net::Mobile(mobilefacenet::MobileFaceNet::load(weights, device)?)
-            }
+            EncoderKind::Mobilefacenet => Net::Mobile(Box::new(
+                mobilefacenet::MobileFaceNet::load(weights, device)?,
+            )),
             EncoderKind::ArcfaceR18 => {
                 Net::R18(Box::new(resnet_face::ResNetFace::load(weights, device)?))
             }
@@ -106,8 +125,43 @@ impl Encoder {
         &self.weights_sha256
     }
 
+    /// Floating-point operations (two per multiply-add) of one network input; an
+    /// identity vector takes two (crop and mirror).
+    pub fn flops_per_input(&self) -> f64 {
+        match &self.net {
+            Net::Mobile(_) => cpu::MobileFaceNetCpu::flops_per_image(),
+            Net::R18(_) => cpu::ResNetFaceCpu::flops_per_image_of(&R18_BLOCKS),
+        }
+    }
+
     /// Runs the network on raw input values, (N, C, S, S) flattened. Returns N x 512.
+    /// On the CPU this is the fast path of [`cpu`] unless `TI2NET_CANDLE_CPU=1`.
     pub fn forward_values(&self, values: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>> {
+        let per = match self.kind {
+            EncoderKind::Mobilefacenet => 3 * cpu::MFN_SIZE * cpu::MFN_SIZE,
+            EncoderKind::ArcfaceR18 => cpu::R18_SIZE * cpu::R18_SIZE,
+        };
+        // (A wrong length goes to candle, which reports it as an error.)
+        if !candle_on_cpu() && values.len() == n * per {
+            let fast = match &self.net {
+                Net::Mobile(m) => m.cpu().map(|c| c.forward(&values, n)),
+                Net::R18(r) => r.cpu().map(|c| c.forward(&values, n)),
+            };
+            if let Some(out) = fast {
+                if n == 0 {
+                    return Ok(Vec::new());
+                }
+                return Ok(out
+                    .chunks_exact(out.len() / n)
+                    .map(<[f32]>::to_vec)
+                    .collect());
+            }
+        }
+        self.forward_values_candle(values, n)
+    }
+
+    /// [`Self::forward_values`] through the candle model (the reference path).
+    pub fn forward_values_candle(&self, values: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>> {
         let t = match &self.net {
             Net::Mobile(m) => {
                 let x = Tensor::from_vec(values, (n, 3, 112, 112), &self.device)?;
@@ -144,5 +198,68 @@ impl Encoder {
                 v
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel_l2(a: &[f32], b: &[f32]) -> f32 {
+        let num: f32 = a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum();
+        let den: f32 = b.iter().map(|y| y * y).sum();
+        (num / den).sqrt()
+    }
+
+    /// The CPU fast path against the candle model on the same weights and inputs.
+    fn fast_matches_candle(kind: EncoderKind, weights: &Path, side: usize, channels: usize) {
+        let enc = Encoder::load(kind, weights, &Device::Cpu).unwrap();
+        let n = 3;
+        let values: Vec<f32> = (0..n * channels * side * side)
+            .map(|i| ((i as f64 * 0.37).sin() * 0.9) as f32)
+            .collect();
+        let fast = enc.forward_values(values.clone(), n).unwrap();
+        let reference = enc.forward_values_candle(values, n).unwrap();
+        for (f, r) in fast.iter().zip(&reference) {
+            assert_eq!(f.len(), 512);
+            let e = rel_l2(f, r);
+            assert!(e < 1e-4, "{kind}: relative L2 {e}");
+        }
+    }
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name)
+    }
+
+    #[test]
+    fn resnet_face18_fast_path_matches_candle() {
+        fast_matches_candle(EncoderKind::ArcfaceR18, &fixture("r18_module.pth"), 128, 1);
+        fast_matches_candle(
+            EncoderKind::ArcfaceR18,
+            &fixture("r18se_module.pth"),
+            128,
+            1,
+        );
+    }
+
+    #[test]
+    fn mobilefacenet_fast_path_matches_candle() {
+        let w = crate::models::mobilefacenet_weights();
+        if !w.exists() {
+            eprintln!("skipped: {} is not installed", w.display());
+            return;
+        }
+        fast_matches_candle(EncoderKind::Mobilefacenet, &w, 112, 3);
+    }
+
+    #[test]
+    fn flops_per_input() {
+        // MobileFaceNet: 0.22 GMAC; resnet_face18 on 128 x 128: 2.24 GMAC.
+        let m = cpu::MobileFaceNetCpu::flops_per_image();
+        assert!((m / 1e9 - 0.442).abs() < 0.01, "{m}");
+        let r = cpu::ResNetFaceCpu::flops_per_image_of(&R18_BLOCKS);
+        assert!((r / 1e9 - 4.48).abs() < 0.05, "{r}");
     }
 }

@@ -8,6 +8,7 @@
 //! `layer1.0.downsample.1.running_mean`, ...); a `module.` prefix left by
 //! `DataParallel` is removed at the root; `use_se` is read from the keys present.
 
+use super::cpu;
 use crate::error::{Error, Result};
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{BatchNorm, Conv2d, Linear, PReLU, VarBuilder};
@@ -130,6 +131,39 @@ pub struct ResNetFace {
     fc5: Linear,
     bn5: BatchNorm,
     pub use_se: bool,
+    /// The fast path, when the weights are on the CPU.
+    cpu: Option<cpu::ResNetFaceCpu>,
+}
+
+fn values(t: &Tensor) -> candle_core::Result<Vec<f32>> {
+    t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()
+}
+
+fn affine(b: &BatchNorm) -> candle_core::Result<cpu::Affine> {
+    let (w, bias) = b
+        .weight_and_bias()
+        .ok_or_else(|| candle_core::Error::msg("batch norm without affine parameters"))?;
+    Ok(cpu::Affine::batch_norm(
+        &values(b.running_mean())?,
+        &values(b.running_var())?,
+        &values(w)?,
+        &values(bias)?,
+        b.eps(),
+    ))
+}
+
+fn slope(p: &PReLU) -> candle_core::Result<f32> {
+    match values(p.weight())?.as_slice() {
+        [a] => Ok(*a),
+        v => candle_core::bail!("a PReLU with {} slopes, expected one", v.len()),
+    }
+}
+
+fn linear_values(l: &Linear) -> candle_core::Result<(Vec<f32>, Vec<f32>)> {
+    let b = l
+        .bias()
+        .ok_or_else(|| candle_core::Error::msg("linear layer without bias"))?;
+    Ok((values(l.weight())?, values(b)?))
 }
 
 impl ResNetFace {
@@ -148,7 +182,7 @@ impl ResNetFace {
                 cin = planes;
             }
         }
-        Ok(Self {
+        let mut net = Self {
             conv1: conv(1, 64, 3, 1, vb.pp("conv1"))?,
             bn1: bn(64, vb.pp("bn1"))?,
             prelu: candle_nn::prelu(None, vb.pp("prelu"))?,
@@ -157,6 +191,73 @@ impl ResNetFace {
             fc5: candle_nn::linear(512 * 8 * 8, 512, vb.pp("fc5"))?,
             bn5: bn(512, vb.pp("bn5"))?,
             use_se,
+            cpu: None,
+        };
+        if vb.device().is_cpu() {
+            net.cpu =
+                Some(cpu::ResNetFaceCpu::new(net.cpu_weights()?).map_err(candle_core::Error::msg)?);
+        }
+        Ok(net)
+    }
+
+    /// The CPU fast path ([`cpu`]), present when the weights are on the CPU.
+    pub fn cpu(&self) -> Option<&cpu::ResNetFaceCpu> {
+        self.cpu.as_ref()
+    }
+
+    /// The weights with the batch norms as affine maps, for [`cpu::ResNetFaceCpu`].
+    fn cpu_weights(&self) -> candle_core::Result<cpu::ResNetFaceWeights> {
+        let mut blocks = Vec::new();
+        for l in &self.layers {
+            let (planes, cin, _, _) = l.conv2.weight().dims4()?;
+            let stride = l.conv2.config().stride;
+            let se = match &l.se {
+                Some(se) => {
+                    let (fc0_w, fc0_b) = linear_values(&se.fc0)?;
+                    let (fc2_w, fc2_b) = linear_values(&se.fc2)?;
+                    Some(cpu::SeWeights {
+                        fc0_w,
+                        fc0_b,
+                        prelu: slope(&se.prelu)?,
+                        fc2_w,
+                        fc2_b,
+                    })
+                }
+                None => None,
+            };
+            let downsample = match &l.downsample {
+                Some((c, b)) => {
+                    if c.config().stride != stride {
+                        candle_core::bail!("downsample stride differs from conv2's");
+                    }
+                    Some((values(c.weight())?, affine(b)?))
+                }
+                None => None,
+            };
+            blocks.push(cpu::IrBlockWeights {
+                cin,
+                planes,
+                stride,
+                bn0: affine(&l.bn0)?,
+                conv1: values(l.conv1.weight())?,
+                bn1: affine(&l.bn1)?,
+                prelu: slope(&l.prelu)?,
+                conv2: values(l.conv2.weight())?,
+                bn2: affine(&l.bn2)?,
+                se,
+                downsample,
+            });
+        }
+        let (fc5_w, fc5_b) = linear_values(&self.fc5)?;
+        Ok(cpu::ResNetFaceWeights {
+            conv1: values(self.conv1.weight())?,
+            bn1: affine(&self.bn1)?,
+            prelu: slope(&self.prelu)?,
+            blocks,
+            bn4: affine(&self.bn4)?,
+            fc5_w,
+            fc5_b,
+            bn5: affine(&self.bn5)?,
         })
     }
 
