@@ -533,6 +533,13 @@ pub struct SwapArgs {
     /// Landmarks averaged over this many frames on each side.
     #[arg(long, default_value_t = 2)]
     smooth: usize,
+    /// Width of the mask's soft edge, as a fraction of the face width.
+    #[arg(long, default_value_t = ti2net::swap::BlendParams::default().feather, value_parser = unit_interval)]
+    feather: f32,
+    /// How far above the brows the swapped region reaches (a fraction of the brows'
+    /// distance from the nose tip).
+    #[arg(long, default_value_t = ti2net::swap::warp::FOREHEAD, value_parser = unit_interval)]
+    forehead: f32,
     /// x264 constant rate factor (quality; lower is better).
     #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u32).range(0..=51))]
     crf: u32,
@@ -575,6 +582,11 @@ pub fn swap(a: SwapArgs) -> Result<i32> {
         upsample: !a.no_upsample,
         smooth_radius: a.smooth,
         crf: a.crf,
+        blend: ti2net::swap::BlendParams {
+            feather: a.feather,
+            forehead: a.forehead,
+            ..Default::default()
+        },
         ..Default::default()
     };
     let b = bar(
@@ -722,4 +734,12 @@ pub fn demo(cmd: DemoCommand) -> Result<i32> {
         card.display()
     );
     Ok(0)
+}
+
+/// A number from 0 to 1.
+fn unit_interval(s: &str) -> std::result::Result<f32, String> {
+    match s.parse::<f32>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s} is not a number from 0 to 1")),
+    }
 }

@@ -88,10 +88,11 @@ impl Default for DemoConfig {
             max_segments: 6,
             min_target_s: 5.5,
             train: TrainConfig {
-                epochs: 40,
-                lr: 1e-4,
+                epochs: 100,
+                lr: 3e-4,
+                hidden: 128,
                 seed: 0,
-                val_fraction: 0.2,
+                val_fraction: 0.15,
                 test_fraction: 0.0,
                 ..Default::default()
             },
@@ -135,7 +136,8 @@ struct Job {
     test: bool,
 }
 
-/// Segments `[start, end)` of a person's video.
+/// Segments `[start, end)` of a person's video (clips with fewer face frames than one
+/// TI2Net window needs are left out later).
 fn segments(duration: f64, cfg: &DemoConfig) -> Vec<(f64, f64)> {
     if duration < cfg.min_target_s {
         return Vec::new();
@@ -207,6 +209,22 @@ pub fn build(
             )));
         }
     }
+    // The clips depend on the corpus, the clip and swap settings and the tool: a
+    // change of any of them makes them anew, in a folder of their own.
+    let clip_key = sha256_bytes(
+        serde_json::json!({
+            "people": people,
+            "segment_s": cfg.segment_s,
+            "max_segments": cfg.max_segments,
+            "min_target_s": cfg.min_target_s,
+            "test_people": cfg.test_people,
+            "swap": cfg.swap,
+            "tool": env!("CARGO_PKG_VERSION"),
+        })
+        .to_string()
+        .as_bytes(),
+    );
+    let work = &work.join(&clip_key[..12]);
     let dirs = ["real", "fake", "parts"].map(|d| work.join(d));
     for d in &dirs {
         std::fs::create_dir_all(d).map_err(|e| Error::io(d, e))?;
@@ -348,7 +366,11 @@ pub fn build(
     let set = |test: bool, fake: bool| -> Vec<&Job> {
         jobs.iter()
             .filter(|j| j.test == test && j.source.is_some() == fake)
-            .filter(|j| row_of.get(&j.out).is_some_and(|r| r.included))
+            .filter(|j| {
+                row_of
+                    .get(&j.out)
+                    .is_some_and(|r| r.included && r.faces >= crate::classifier::clips::CLIP_SPAN)
+            })
             .collect()
     };
     let assemble = |js: &[&Job], name: &str| -> Result<(dataset::IdSet, Vec<i64>)> {

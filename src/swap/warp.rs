@@ -6,15 +6,40 @@
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
-/// Landmarks of the inner face whose convex hull is the swapped region: the jaw line
-/// (0-16) and the brows (17-26).
-const HULL_POINTS: std::ops::Range<usize> = 0..27;
+/// Points whose convex hull is the swapped region: the jaw line (0-16), the brows
+/// (17-26) and, after the 68 landmarks, the forehead points of [`extend`].
+const HULL_POINTS: std::ops::Range<usize> = 0..EXTENDED;
 
-/// Triangles (index triples into the 68 landmarks) of a Delaunay triangulation of
-/// `points`; computed once and reused for every frame, so that the triangles of the
-/// source and of the target correspond.
+/// The 68 landmarks plus 10 forehead points (each brow point moved away from the nose
+/// tip by [`FOREHEAD`] of its distance), so that the swap covers the forehead too: a
+/// face recogniser sees the whole face from brows to chin and part of the forehead.
+pub const EXTENDED: usize = 78;
+pub const FOREHEAD: f32 = 0.7;
+
+pub fn extend(lm: &[[f32; 2]]) -> Vec<[f32; 2]> {
+    extend_by(lm, FOREHEAD)
+}
+
+/// [`extend`] with another forehead factor.
+pub fn extend_by(lm: &[[f32; 2]], forehead: f32) -> Vec<[f32; 2]> {
+    let mut out = lm.to_vec();
+    if lm.len() >= 68 {
+        let nose = lm[30];
+        for p in &lm[17..27] {
+            out.push([
+                p[0] + forehead * (p[0] - nose[0]),
+                p[1] + forehead * (p[1] - nose[1]),
+            ]);
+        }
+    }
+    out
+}
+
+/// Triangles (index triples into the [`extend`]ed landmarks) of a Delaunay
+/// triangulation of `points` (68 landmarks); computed once and reused for every frame,
+/// so that the triangles of the source and of the target correspond.
 pub fn triangulate(points: &[[f32; 2]]) -> Vec<[usize; 3]> {
-    let pts: Vec<delaunator::Point> = points
+    let pts: Vec<delaunator::Point> = extend(points)
         .iter()
         .map(|p| delaunator::Point {
             x: p[0] as f64,
@@ -77,14 +102,22 @@ pub struct BlendParams {
     pub erode: f32,
     /// Match the warped face's colour statistics to the target's over the mask.
     pub colour_correct: bool,
+    /// How far above the brows the swapped region reaches (see [`extend`]).
+    #[serde(default = "default_forehead")]
+    pub forehead: f32,
+}
+
+fn default_forehead() -> f32 {
+    FOREHEAD
 }
 
 impl Default for BlendParams {
     fn default() -> Self {
         Self {
-            feather: 0.12,
-            erode: 0.02,
+            feather: 0.05,
+            erode: 0.0,
             colour_correct: true,
+            forehead: FOREHEAD,
         }
     }
 }
@@ -191,7 +224,7 @@ pub fn warp(
     width: u32,
     height: u32,
 ) -> Warped {
-    let hull_pts: Vec<[f32; 2]> = dst[HULL_POINTS].to_vec();
+    let hull_pts: Vec<[f32; 2]> = dst[..dst.len().min(HULL_POINTS.end)].to_vec();
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
     for p in &hull_pts {
         x0 = x0.min(p[0]);
@@ -254,9 +287,10 @@ pub fn warp(
 /// The feathered inner-face mask over the warped region: 1 well inside the hull of the
 /// jaw and brows, falling smoothly to 0 at its border (and 0 where nothing was warped).
 pub fn mask(warped: &Warped, dst: &[[f32; 2]], p: &BlendParams) -> Vec<f32> {
-    let hull = convex_hull(&dst[HULL_POINTS]);
+    let pts = &dst[..dst.len().min(HULL_POINTS.end)];
+    let hull = convex_hull(pts);
     let face_w = {
-        let xs = dst[HULL_POINTS].iter().map(|q| q[0]);
+        let xs = pts.iter().map(|q| q[0]);
         let (lo, hi) = xs.fold((f32::MAX, f32::MIN), |(lo, hi), x| (lo.min(x), hi.max(x)));
         (hi - lo).max(1.0)
     };
@@ -360,6 +394,12 @@ pub fn swap_face(
     if dst.len() < 68 || src.landmarks.len() < 68 {
         return 0.0;
     }
+    let dst = &extend_by(dst, p.forehead);
+    let src = &FacePatch {
+        image: src.image.clone(),
+        landmarks: extend_by(&src.landmarks, p.forehead),
+        origin: src.origin,
+    };
     let mut warped = warp(src, dst, triangles, target.width(), target.height());
     let alpha = mask(&warped, dst, p);
     if p.colour_correct {
@@ -438,14 +478,14 @@ mod tests {
 
     #[test]
     fn identity_warp_reproduces_the_source() {
-        let pts = face_points(50.0, 50.0, 30.0);
+        let pts = extend(&face_points(50.0, 50.0, 30.0));
         let img = RgbImage::from_fn(100, 100, |x, y| Rgb([x as u8 * 2, y as u8 * 2, 77]));
         let patch = FacePatch {
             image: img.clone(),
             landmarks: pts.clone(),
             origin: [0.0, 0.0],
         };
-        let tris = triangulate(&pts);
+        let tris = triangulate(&pts[..68]);
         assert!(tris.len() > 60, "{} triangles", tris.len());
         let w = warp(&patch, &pts, &tris, 100, 100);
         let mut checked = 0;
@@ -491,14 +531,14 @@ mod tests {
 
     #[test]
     fn colour_correction_matches_the_target_mean() {
-        let dst_pts = face_points(60.0, 55.0, 30.0);
+        let dst_pts = extend(&face_points(60.0, 55.0, 30.0));
         let src = FacePatch {
             image: RgbImage::from_fn(120, 120, |x, _| Rgb([100 + (x % 20) as u8, 100, 100])),
             landmarks: dst_pts.clone(),
             origin: [0.0, 0.0],
         };
         let target = RgbImage::from_fn(120, 120, |_, y| Rgb([180, 140 + (y % 10) as u8, 90]));
-        let tris = triangulate(&dst_pts);
+        let tris = triangulate(&dst_pts[..68]);
         let mut w = warp(&src, &dst_pts, &tris, 120, 120);
         let a = mask(&w, &dst_pts, &BlendParams::default());
         colour_correct(&mut w, &a, &target);
