@@ -97,3 +97,38 @@ impl<M, C: Control> Drop for Worker<M, C> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn messages_arrive_and_a_dropped_worker_is_cancelled_and_joined() {
+        let stopped = Arc::new(AtomicBool::new(false));
+        let s = stopped.clone();
+        let w: Worker<u32> = Worker::spawn(
+            "ti2net-test",
+            || {},
+            move |cancel: &AtomicBool, out: &Outbox<u32>| {
+                out.send(1);
+                while !cancel.load(Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                s.store(true, Ordering::Relaxed);
+            },
+        )
+        .unwrap();
+        let t = std::time::Instant::now();
+        let mut got = Vec::new();
+        while got.is_empty() && t.elapsed() < Duration::from_secs(10) {
+            got.extend(w.messages());
+        }
+        assert_eq!(got, vec![1]);
+        drop(w);
+        assert!(
+            stopped.load(Ordering::Relaxed),
+            "the drop waited for the thread"
+        );
+    }
+}
