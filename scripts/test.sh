@@ -6,4 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ti2net/target}"
 scripts/setup.sh --no-run
+# The headless library and CLI (no GUI stack) must build too.
+cargo build --release --no-default-features --bin ti2net
 cargo test --release --all-targets --no-fail-fast "$@"
