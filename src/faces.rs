@@ -226,7 +226,9 @@ const HOG_BOX_PX: f32 = 87.0;
 /// Spacing, in frame pixels, of the 8-pixel HOG cells at the pyramid level where the
 /// whole-frame search (at scale `base`) finds a face of `side` pixels.
 fn cell_step(side: f32, base: f32) -> f32 {
-    let level = ((side * base / HOG_BOX_PX).ln() / 1.2f32.ln()).round().max(0.0);
+    let level = ((side * base / HOG_BOX_PX).ln() / 1.2f32.ln())
+        .round()
+        .max(0.0);
     8.0 * 1.2f32.powf(level) / base
 }
 

@@ -390,7 +390,10 @@ mod tests {
         assert_eq!((cells, per), (5, 5));
         for a in 0..cells {
             for b in 0..cells {
-                let (ra, rb) = (a * per..((a + 1) * per).min(n), b * per..((b + 1) * per).min(n));
+                let (ra, rb) = (
+                    a * per..((a + 1) * per).min(n),
+                    b * per..((b + 1) * per).min(n),
+                );
                 let mut s = 0.0;
                 for i in ra.clone() {
                     for j in rb.clone() {
@@ -434,16 +437,19 @@ mod tests {
         }
         let mut some = 0;
         for i in 0..times.len() {
-            let lo = times.iter().position(|&t| t >= times[i] - p.window_s - 1e-9).unwrap();
+            let lo = times
+                .iter()
+                .position(|&t| t >= times[i] - p.window_s - 1e-9)
+                .unwrap();
             let hi = times
                 .iter()
                 .position(|&t| t >= times[i] + p.window_s - 1e-9)
                 .unwrap_or(times.len());
             if let Some(s) = got[i] {
-                    some += 1;
-                    let b: Vec<f32> = (0..dim).map(|d| prefix[i][d] - prefix[lo][d]).collect();
-                    let a: Vec<f32> = (0..dim).map(|d| prefix[hi][d] - prefix[i][d]).collect();
-                    assert!((s - cosine(&b, &a)).abs() < 1e-4, "{i}: {s}");
+                some += 1;
+                let b: Vec<f32> = (0..dim).map(|d| prefix[i][d] - prefix[lo][d]).collect();
+                let a: Vec<f32> = (0..dim).map(|d| prefix[hi][d] - prefix[i][d]).collect();
+                assert!((s - cosine(&b, &a)).abs() < 1e-4, "{i}: {s}");
             }
         }
         assert!(some > 150);

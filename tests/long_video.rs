@@ -8,6 +8,8 @@ use common::*;
 use std::process::{Command, Stdio};
 
 /// Runs `ti2net` with `args`; returns (exit code, peak resident memory in bytes).
+// The child is reaped by `wait4`, which also returns its peak memory.
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&std::ffi::OsStr], log: &std::path::Path) -> (i32, u64) {
     let child = Command::new(env!("CARGO_BIN_EXE_ti2net"))
         .env("TI2NET_WEIGHTS", root().join("weights"))
@@ -40,16 +42,33 @@ fn an_hour_of_video_is_analysed_in_bounded_memory() {
     let still = dir.path().join("still.png");
     ffmpeg(
         &[
-            "-i", photo("obama.jpg").to_str().unwrap(),
-            "-vf", "crop=640:480:135:20,scale=200:150",
+            "-i",
+            photo("obama.jpg").to_str().unwrap(),
+            "-vf",
+            "crop=640:480:135:20,scale=200:150",
         ],
         &still,
     );
     ffmpeg(
         &[
-            "-loop", "1", "-framerate", "2", "-i", still.to_str().unwrap(),
-            "-vf", "crop=160:120:x='20+20*sin(t/5)':y='15+15*cos(t/7)',format=yuv420p",
-            "-t", "3600", "-r", "2", "-c:v", "libx264", "-preset", "ultrafast", "-g", "50",
+            "-loop",
+            "1",
+            "-framerate",
+            "2",
+            "-i",
+            still.to_str().unwrap(),
+            "-vf",
+            "crop=160:120:x='20+20*sin(t/5)':y='15+15*cos(t/7)',format=yuv420p",
+            "-t",
+            "3600",
+            "-r",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
         ],
         &clip,
     );
