@@ -220,6 +220,18 @@ fn frame_matrix(img: &RgbImage) -> ImageMatrix {
 /// and still be found.
 pub const ROI_FACE_PX: f32 = 115.0;
 
+/// Box side (in the searched image) of a face found at level 0 of dlib's pyramid.
+const HOG_BOX_PX: f32 = 87.0;
+
+/// Spacing, in frame pixels, of the 8-pixel HOG cells at the pyramid level where the
+/// whole-frame search (at scale `base`) finds a face of `side` pixels.
+fn cell_step(side: f32, base: f32) -> f32 {
+    let level = ((side * base / HOG_BOX_PX).ln() / 1.2f32.ln())
+        .round()
+        .max(0.0);
+    8.0 * 1.2f32.powf(level) / base
+}
+
 /// The scale at which to search a region around a face of `side` pixels: the
 /// whole-frame scale `base` (x2 or x1) times (5/6)^m, the largest m that keeps the face
 /// at [`ROI_FACE_PX`] or more. The same scales as the levels of dlib's pyramid on the
@@ -305,13 +317,18 @@ impl FaceSearch {
                 let side = pred[2].max(pred[3]);
                 let half = 0.5 * ROI_SPAN * side;
                 let (cx, cy) = (pred[0] + pred[2] / 2.0, pred[1] + pred[3] / 2.0);
+                let base = fa.base_scale(img.width() as usize, img.height() as usize);
+                // The region starts on the HOG cell grid of the whole-frame search at
+                // the pyramid level where this face is found, so that the boxes fall
+                // on the same positions as there.
+                let step = cell_step(side, base);
+                let snap = |v: f32| ((v.max(0.0) / step).floor() * step).round() as u32;
                 let region = [
-                    (cx - half).max(0.0).round() as u32,
-                    (cy - half).max(0.0).round() as u32,
+                    snap(cx - half),
+                    snap(cy - half),
                     (cx + half).max(0.0).round() as u32,
                     (cy + half).max(0.0).round() as u32,
                 ];
-                let base = fa.base_scale(img.width() as usize, img.height() as usize);
                 if let Some(dets) = fa.detect_in(img, region, roi_scale(side, base)) {
                     self.region_searches += 1;
                     if tracker.best_match(&dets).is_some() {

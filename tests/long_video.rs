@@ -8,6 +8,8 @@ use common::*;
 use std::process::{Command, Stdio};
 
 /// Runs `ti2net` with `args`; returns (exit code, peak resident memory in bytes).
+// The child is reaped by `wait4`, which also returns its peak memory.
+#[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&std::ffi::OsStr], log: &std::path::Path) -> (i32, u64) {
     let child = Command::new(env!("CARGO_BIN_EXE_ti2net"))
         .env("TI2NET_WEIGHTS", root().join("weights"))
