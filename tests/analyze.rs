@@ -57,9 +57,29 @@ fn a_cut_between_two_people_is_one_identity_change() {
     let f = frames.iter().find(|f| !f["face"].is_null()).unwrap();
     assert_eq!(f["face"]["box"].as_array().unwrap().len(), 4);
     assert_eq!(f["face"]["landmarks"].as_array().unwrap().len(), 68);
-    // Two people: similarity to the reference is high for one and low for the other.
-    let min = s["min_sim_reference"].as_f64().unwrap();
-    assert!(min < 0.5, "min similarity {min}");
+    // Two people: the reference is one of them (the longest stretch between identity
+    // changes), so its curve is high on one side of the cut and low on the other.
+    let side = |before: bool| -> f64 {
+        let v: Vec<f64> = frames
+            .iter()
+            .filter(|f| (f["time_s"].as_f64().unwrap() < t - 0.5) == before)
+            .filter(|f| (f["time_s"].as_f64().unwrap() - t).abs() > 0.5)
+            .filter_map(|f| f["sim_reference"].as_f64())
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let (a, b) = (side(true), side(false));
+    let (hi, lo) = (a.max(b), a.min(b));
+    assert!(
+        hi > 0.8 && lo < 0.35,
+        "mean similarity to the reference: {a:.3} before the cut, {b:.3} after"
+    );
+    let rs = &r["reference"];
+    assert!(rs["face_frames"].as_u64().unwrap() >= 100, "{rs}");
+    assert!(
+        rs["method"].as_str().unwrap().contains("longest stretch"),
+        "{rs}"
+    );
 
     // Crops of every face frame, CSV of every frame.
     let n_crops = std::fs::read_dir(&crops).unwrap().count();
@@ -126,7 +146,7 @@ fn outputs_are_not_overwritten_silently() {
         &"--force",
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(read_json(&json)["schema"], "ti2net.report/1");
+    assert_eq!(read_json(&json)["schema"], "ti2net.report/2");
 }
 
 #[test]
