@@ -79,7 +79,11 @@ fn the_swap_bench_previews_makes_and_compares_a_swap() {
     assert!(fake < real, "swap {fake:.3} vs real {real:.3}");
     h.get_by_label("Real video");
     h.get_by_label("Face swap");
-    h.get_by_label_contains("verdict:");
+    assert_eq!(
+        h.get_all_by_label_contains("verdict:").count(),
+        2,
+        "one verdict for each video"
+    );
 
     h.get_by_label("Export comparison PNG").click();
     h.step();
