@@ -122,7 +122,6 @@ pub struct DemoCard {
     /// Mean fake probability of each test video: (video, label, p_fake).
     pub test_videos: Vec<(String, String, f32)>,
     pub inputs_sha256: String,
-    pub seconds: f64,
 }
 
 /// A clip to make: a real segment or a swap.
@@ -200,7 +199,6 @@ pub fn build(
     cfg: &DemoConfig,
     say: &Say,
 ) -> Result<DemoCard> {
-    let started = std::time::Instant::now();
     let inputs = inputs_hash(people, cfg, encoder);
     for p in &cfg.test_people {
         if !people.iter().any(|q| &q.id == p) {
@@ -490,7 +488,6 @@ pub fn build(
         test_video_eer: ev.video_mean.eer,
         test_videos,
         inputs_sha256: inputs,
-        seconds: started.elapsed().as_secs_f64(),
     };
 
     // 5. The checkpoint with the card in its provenance, and the card.

@@ -52,12 +52,18 @@ fn the_swap_bench_previews_makes_and_compares_a_swap() {
     h.get_by_label("Preview").click();
     h.step();
     step_until(&mut h, 120, "the preview", |a| !a.state.swap.busy());
-    assert!(h.state().state.swap.preview.is_some(), "{:?}", h.state().state.messages);
+    assert!(
+        h.state().state.swap.preview.is_some(),
+        "{:?}",
+        h.state().state.messages
+    );
 
     h.get_by_label("Make swap").click();
     h.step();
     assert!(h.state().state.swap.busy(), "the swap runs on a worker");
-    step_until(&mut h, 600, "the swap and its comparison", |a| !a.state.swap.busy());
+    step_until(&mut h, 600, "the swap and its comparison", |a| {
+        !a.state.swap.busy()
+    });
     let app = h.state();
     let c = app
         .state
@@ -66,7 +72,11 @@ fn the_swap_bench_previews_makes_and_compares_a_swap() {
         .as_ref()
         .unwrap_or_else(|| panic!("no comparison: {:?}", app.state.messages));
     assert!(c.out.exists());
-    assert!(c.summary.frames_swapped > 150, "{}", c.summary.frames_swapped);
+    assert!(
+        c.summary.frames_swapped > 150,
+        "{}",
+        c.summary.frames_swapped
+    );
     assert_eq!(c.real.report.frames.len(), c.fake.report.frames.len());
     assert!(app.state.swap.matrices.is_some());
     // The swap's identity is less steady than the real video's (frame to frame).
@@ -84,6 +94,14 @@ fn the_swap_bench_previews_makes_and_compares_a_swap() {
         2,
         "one verdict for each video"
     );
+
+    // A picture of the tab for the README, when asked for.
+    if let Ok(p) = std::env::var("TI2NET_SCREENSHOT") {
+        h.render()
+            .expect("render the window")
+            .save(p)
+            .expect("save the picture");
+    }
 
     h.get_by_label("Export comparison PNG").click();
     h.step();

@@ -236,7 +236,10 @@ fn open(t: &mut Target<'_>, video: PathBuf) {
 fn start_swap(t: &mut Target<'_>, preview: bool) {
     let s = &t.settings;
     let f = &s.swap;
-    let (source, target) = (PathBuf::from(f.source.trim()), PathBuf::from(f.target.trim()));
+    let (source, target) = (
+        PathBuf::from(f.source.trim()),
+        PathBuf::from(f.target.trim()),
+    );
     let stem = |p: &PathBuf| {
         p.file_stem()
             .map(|s| s.to_string_lossy().to_string())
@@ -267,9 +270,7 @@ fn start_swap(t: &mut Target<'_>, preview: bool) {
         preview_at: preview.then_some(f.start + f.preview_at),
     };
     if let Err(e) = t.state.swap.start(spec, t.ctx) {
-        t.state
-            .messages
-            .push(format!("cannot start the swap: {e}"));
+        t.state.messages.push(format!("cannot start the swap: {e}"));
     }
 }
 

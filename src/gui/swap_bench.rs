@@ -245,6 +245,7 @@ pub fn swaps_dir() -> PathBuf {
         .join("swaps")
 }
 
+#[allow(clippy::too_many_arguments)]
 fn analyse(
     video: &Path,
     selection: FrameSelection,
@@ -270,7 +271,11 @@ fn analyse(
         cancel,
     )?;
     if let Some(d) = det {
-        a.add_verdict(d, crate::classifier::clips::DEFAULT_STRIDE, crate::classifier::DEFAULT_THRESHOLD)?;
+        a.add_verdict(
+            d,
+            crate::classifier::clips::DEFAULT_STRIDE,
+            crate::classifier::DEFAULT_THRESHOLD,
+        )?;
     }
     let vecs = a.face_vectors();
     let (m, cells, _) = crate::identity::block_similarity(&vecs, 400);

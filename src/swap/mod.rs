@@ -147,10 +147,7 @@ fn is_image(path: &Path) -> bool {
 
 /// Averages landmark sets over `radius` frames on each side, within runs of frames
 /// that belong together (`segment`: same shot, no gap).
-fn smooth_track(
-    marks: &[Option<(usize, Vec<[f32; 2]>)>],
-    radius: usize,
-) -> Vec<Option<Vec<[f32; 2]>>> {
+fn smooth_track(marks: &[Option<SegmentMarks>], radius: usize) -> Vec<Option<Vec<[f32; 2]>>> {
     (0..marks.len())
         .map(|i| {
             let (seg, _) = marks[i].as_ref()?;
@@ -167,6 +164,9 @@ fn smooth_track(
 }
 
 const PATCH_MARGIN: f32 = 0.2;
+
+/// A frame's landmarks with the shot segment they belong to.
+type SegmentMarks = (usize, Vec<[f32; 2]>);
 
 /// Reads the source's faces: the largest face of a still, or the subject of the first
 /// `max_s` seconds of a video with its landmarks smoothed over `radius` frames.
@@ -212,7 +212,7 @@ pub fn load_source(
     let fps = reader.info().fps;
     let mut finder = SubjectFinder::new(fps, true);
     let mut frames: Vec<Option<(RgbImage, [f32; 2])>> = Vec::new();
-    let mut marks: Vec<Option<(usize, Vec<[f32; 2]>)>> = Vec::new();
+    let mut marks: Vec<Option<SegmentMarks>> = Vec::new();
     let mut first_crops = None;
     let mut segment = 0usize;
     while let Some(frame) = reader.next_frame()? {

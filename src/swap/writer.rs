@@ -83,7 +83,7 @@ impl VideoWriter {
         if dest.exists() && !overwrite {
             return Err(Error::Exists(dest.to_path_buf()));
         }
-        if cfg.width == 0 || cfg.height == 0 || !(cfg.fps > 0.0) {
+        if cfg.width == 0 || cfg.height == 0 || cfg.fps.is_nan() || cfg.fps <= 0.0 {
             return Err(out_err(dest, "no frame size or frame rate"));
         }
         let tmp = temp_name(dest);
@@ -100,7 +100,7 @@ impl VideoWriter {
             .video()
             .map_err(|e| out_err(dest, e))?;
         // 4:2:0 needs even sizes; an odd-sized video keeps its size in 4:4:4.
-        let pix = if cfg.width % 2 == 0 && cfg.height % 2 == 0 {
+        let pix = if cfg.width.is_multiple_of(2) && cfg.height.is_multiple_of(2) {
             ffmpeg::format::Pixel::YUV420P
         } else {
             ffmpeg::format::Pixel::YUV444P

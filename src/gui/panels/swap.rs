@@ -17,9 +17,12 @@ fn pick_ui(ui: &mut egui::Ui, label: &str, path: &mut String, people: &[crate::d
     ui.horizontal(|ui| {
         ui.label(label);
         let media = crate::gui::swap_bench::media_dir();
+        let name = std::path::Path::new(path.trim())
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string());
         let current = people
             .iter()
-            .find(|p| media.join(&p.file).display().to_string() == *path)
+            .find(|p| name.as_deref() == Some(p.file.as_str()))
             .map(|p| format!("{}: {}", p.id, p.description))
             .unwrap_or_else(|| "a file...".into());
         egui::ComboBox::from_id_salt(label)
@@ -75,18 +78,33 @@ pub fn ui(ui: &mut egui::Ui, form: &mut SwapForm, state: &State, cmds: &mut Vec<
     pick_ui(ui, "Target video", &mut form.target, &state.people);
     ui.horizontal(|ui| {
         ui.label("from");
-        ui.add(egui::DragValue::new(&mut form.start).range(0.0..=36000.0).suffix(" s"));
+        ui.add(
+            egui::DragValue::new(&mut form.start)
+                .range(0.0..=36000.0)
+                .suffix(" s"),
+        );
         ui.label("for");
-        ui.add(egui::DragValue::new(&mut form.length).range(1.0..=600.0).suffix(" s"));
+        ui.add(
+            egui::DragValue::new(&mut form.length)
+                .range(1.0..=600.0)
+                .suffix(" s"),
+        );
         ui.checkbox(&mut form.label, "burn in \"SYNTHETIC\"");
         ui.separator();
         ui.label("preview at");
-        ui.add(egui::DragValue::new(&mut form.preview_at).range(0.0..=600.0).suffix(" s"));
+        ui.add(
+            egui::DragValue::new(&mut form.preview_at)
+                .range(0.0..=600.0)
+                .suffix(" s"),
+        );
         let idle = !bench.busy();
         if ui.add_enabled(idle, egui::Button::new("Preview")).clicked() {
             cmds.push(Cmd::SwapPreview);
         }
-        if ui.add_enabled(idle, egui::Button::new("Make swap")).clicked() {
+        if ui
+            .add_enabled(idle, egui::Button::new("Make swap"))
+            .clicked()
+        {
             cmds.push(Cmd::MakeSwap);
         }
         if bench.busy() {
