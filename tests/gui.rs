@@ -8,7 +8,6 @@ use common::*;
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
 use egui_kittest::Harness;
-use std::time::{Duration, Instant};
 use ti2net::gui::app::{Cmd, Tab};
 use ti2net::gui::App;
 
@@ -16,22 +15,6 @@ fn harness<'a>() -> Harness<'a, App> {
     Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(|cc| App::new(cc, None))
-}
-
-/// Steps the UI until `done` holds (or fails after `secs`).
-fn step_until(h: &mut Harness<'_, App>, secs: u64, what: &str, done: impl Fn(&App) -> bool) {
-    let t = Instant::now();
-    while !done(h.state()) {
-        assert!(
-            t.elapsed() < Duration::from_secs(secs),
-            "timed out waiting for {what}; messages: {:?}",
-            h.state().state.messages
-        );
-        h.step();
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    h.step();
-    h.step();
 }
 
 #[test]

@@ -96,3 +96,25 @@ pub fn ffmpeg(args: &[&str], out: &Path) {
         .expect("run ffmpeg");
     assert!(st.success());
 }
+
+/// Steps the workbench until `done` holds (or fails after `secs`).
+#[cfg(feature = "gui")]
+pub fn step_until(
+    h: &mut egui_kittest::Harness<'_, ti2net::gui::App>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&ti2net::gui::App) -> bool,
+) {
+    let t = std::time::Instant::now();
+    while !done(h.state()) {
+        assert!(
+            t.elapsed() < std::time::Duration::from_secs(secs),
+            "timed out waiting for {what}; messages: {:?}",
+            h.state().state.messages
+        );
+        h.step();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    h.step();
+    h.step();
+}
