@@ -25,7 +25,8 @@ APT_PACKAGES=(pkg-config clang libclang-dev ffmpeg
   libfontconfig1-dev libfreetype-dev
   xvfb mesa-vulkan-drivers libvulkan1 libgl1-mesa-dri libegl1 libegl-mesa0
   libxkbcommon-x11-0 libgtk-3-dev
-  npm python3-pip ca-certificates unzip)
+  npm python3-pip ca-certificates unzip
+  chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -6,12 +6,15 @@
 //! default `gui` feature) are clients of it.
 
 pub mod align;
+pub mod batch;
 pub mod bench;
+pub mod claimed;
 pub mod classifier;
 pub mod compare;
 pub mod demo;
 pub mod encoder;
 pub mod error;
+pub mod evidence;
 pub mod extract;
 pub mod faces;
 pub mod fsutil;

@@ -1,17 +1,14 @@
 //! The `ti2net` command line, a thin client of the library.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::path::PathBuf;
 use ti2net::align::FaceCrops;
 use ti2net::encoder::{self, Encoder, EncoderKind};
 use ti2net::faces::FaceAnalyzer;
 use ti2net::fsutil::write_output;
-use ti2net::pipeline::{self, AnalyzeOptions, Stage};
-use ti2net::video::FrameSelection;
-use ti2net::{identity, models, npy};
+use ti2net::models;
+use ti2net::pipeline;
 
 mod cli;
 
@@ -29,7 +26,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Analyse a video: faces, identity vectors, similarity over time, identity changes.
-    Analyze(AnalyzeArgs),
+    Analyze(cli::analyze::AnalyzeArgs),
+    /// A forensic report: one self-contained HTML page and the same content as JSON
+    /// (input hash and metadata, models' hashes, parameters, verdict, curves, crops).
+    Report(cli::analyze::ReportArgs),
+    /// Join the summaries of a batch's shards (`analyze --out-dir ... --shard I/N`).
+    Merge(cli::batch_cli::MergeArgs),
     /// Identity vectors of still images.
     Embed(EmbedArgs),
     /// Installed models.
@@ -103,74 +105,6 @@ impl EncoderArgs {
             .unwrap_or_else(models::landmarks_model);
         Ok(FaceAnalyzer::new(&lm, upsample)?)
     }
-}
-
-#[derive(Args)]
-struct AnalyzeArgs {
-    video: PathBuf,
-    /// Report (JSON); `-` for standard output.
-    #[arg(long)]
-    json: PathBuf,
-    /// Per-frame table (CSV); `-` for standard output.
-    #[arg(long)]
-    csv: Option<PathBuf>,
-    /// Folder for the subject's crops (aligned 112 RGB and square 128 grey PNGs).
-    #[arg(long)]
-    crops: Option<PathBuf>,
-    /// Identity vectors of the face frames (.npy, float32 N x 1024, the original's format).
-    #[arg(long)]
-    vectors: Option<PathBuf>,
-    /// Frame-by-frame similarity matrix of the face frames (.npy, float32 N x N; above
-    /// 2048 face frames, 2048 x 2048 or fewer cells, each the mean similarity between two
-    /// blocks of consecutive frames, the block length noted on standard error).
-    #[arg(long)]
-    matrix: Option<PathBuf>,
-    /// Folder for pictures: STEM_curves.png (identity curves, verdict windows) and
-    /// STEM_similarity.png (the similarity matrix).
-    #[arg(long)]
-    plots: Option<PathBuf>,
-    #[command(flatten)]
-    enc: EncoderArgs,
-    /// Analyse every N-th frame.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
-    every: u32,
-    /// Start of the analysed range, in seconds.
-    #[arg(long)]
-    start: Option<f64>,
-    /// End of the analysed range, in seconds.
-    #[arg(long)]
-    end: Option<f64>,
-    /// Do not upsample before detection (4x faster, misses faces under about 80 px).
-    #[arg(long)]
-    no_upsample: bool,
-    /// Search faces in the whole of every frame (slower); by default, once the subject
-    /// is tracked, only a region around it, with the whole frame searched on scene cuts,
-    /// when the subject is lost and every half second.
-    #[arg(long)]
-    full_frame_detection: bool,
-    /// Window before and after each time point for identity changes, in seconds.
-    #[arg(long, default_value_t = 1.0)]
-    change_window: f64,
-    /// Similarity of the two windows under which an identity change is reported.
-    #[arg(long, default_value_t = 0.5)]
-    change_threshold: f32,
-    /// TI2Net checkpoint: adds a verdict with per-window evidence to the report
-    /// (default: the demo detector, weights/ti2net-demo.safetensors, when it is there
-    /// and the encoder is mobilefacenet).
-    #[arg(long)]
-    checkpoint: Option<PathBuf>,
-    /// No verdict, not even the demo detector's.
-    #[arg(long, conflicts_with = "checkpoint")]
-    no_detector: bool,
-    /// Face frames between the starts of two scored windows.
-    #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
-    stride: usize,
-    /// Decision threshold on the mean fake probability.
-    #[arg(long, default_value_t = ti2net::classifier::DEFAULT_THRESHOLD)]
-    threshold: f32,
-    /// Replace output files that exist.
-    #[arg(long)]
-    force: bool,
 }
 
 #[derive(Args)]
@@ -275,7 +209,9 @@ fn run(cli: Cli) -> Result<i32> {
             Ok(2)
         }
         Some(Command::Gui { video, checkpoint }) => gui(video, checkpoint),
-        Some(Command::Analyze(a)) => analyze(a),
+        Some(Command::Analyze(a)) => cli::analyze::analyze(a),
+        Some(Command::Report(a)) => cli::analyze::report(a),
+        Some(Command::Merge(a)) => cli::batch_cli::merge(a),
         Some(Command::Embed(a)) => embed(a),
         Some(Command::Models(m)) => models_cmd(m),
         Some(Command::Bench(b)) => bench(b),
@@ -289,246 +225,8 @@ fn run(cli: Cli) -> Result<i32> {
     }
 }
 
-fn check_outputs(paths: &[&Option<PathBuf>], force: bool) -> Result<()> {
-    for p in paths.iter().filter_map(|p| p.as_ref()) {
-        if p.as_os_str() != "-" && p.exists() && !force {
-            return Err(ti2net::Error::Exists(p.clone()).into());
-        }
-    }
-    Ok(())
-}
-
-fn crops_dir(dir: &Option<PathBuf>, force: bool) -> Result<()> {
-    if let Some(d) = dir {
-        if d.exists()
-            && !force
-            && std::fs::read_dir(d)
-                .map(|mut r| r.next().is_some())
-                .unwrap_or(false)
-        {
-            bail!(
-                "{}: the crops folder is not empty; pass --force to add to it",
-                d.display()
-            );
-        }
-        std::fs::create_dir_all(d)
-            .with_context(|| format!("{}: cannot create the folder", d.display()))?;
-    }
-    Ok(())
-}
-
-fn save_crops(dir: &Path, stem: &str, c: &FaceCrops) -> ti2net::Result<()> {
-    for (name, res) in [
-        (
-            format!("{stem}_aligned.png"),
-            c.aligned.save(dir.join(format!("{stem}_aligned.png"))),
-        ),
-        (
-            format!("{stem}_square.png"),
-            c.square.save(dir.join(format!("{stem}_square.png"))),
-        ),
-    ] {
-        res.map_err(|e| {
-            ti2net::Error::Other(format!("{}: cannot write ({e})", dir.join(name).display()))
-        })?;
-    }
-    Ok(())
-}
-
-fn analyze(a: AnalyzeArgs) -> Result<i32> {
-    check_outputs(
-        &[&Some(a.json.clone()), &a.csv, &a.vectors, &a.matrix],
-        a.force,
-    )?;
-    let plot_paths = a.plots.as_ref().map(|dir| {
-        let stem = a
-            .video
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "video".into());
-        (
-            dir.join(format!("{stem}_curves.png")),
-            dir.join(format!("{stem}_similarity.png")),
-        )
-    });
-    if let Some((c, s)) = &plot_paths {
-        check_outputs(&[&Some(c.clone()), &Some(s.clone())], a.force)?;
-    }
-    let enc = a.enc.load()?;
-    let faces = a.enc.faces(!a.no_upsample)?;
-    let demo = models::demo_checkpoint();
-    let checkpoint = match &a.checkpoint {
-        Some(c) => Some(c.clone()),
-        None if !a.no_detector && enc.kind() == EncoderKind::Mobilefacenet && demo.exists() => {
-            Some(demo)
-        }
-        None => None,
-    };
-    let detector = match &checkpoint {
-        Some(c) => {
-            let d = ti2net::classifier::Detector::load(c, &encoder::device(a.enc.cuda)?)?;
-            d.checkpoint.check_encoder(c, enc.kind().name())?;
-            Some(d)
-        }
-        None => None,
-    };
-    crops_dir(&a.crops, a.force)?;
-    let opts = AnalyzeOptions {
-        selection: FrameSelection {
-            every: a.every,
-            start_s: a.start,
-            end_s: a.end,
-        },
-        upsample: !a.no_upsample,
-        roi: !a.full_frame_detection,
-        change: identity::ChangeParams {
-            window_s: a.change_window,
-            threshold: a.change_threshold,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let bar = ProgressBar::new(0);
-    bar.set_style(
-        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} frames {per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    let mut on_progress = |p: pipeline::Progress| {
-        bar.set_length(p.total);
-        bar.set_position(p.done);
-        bar.set_message(match p.stage {
-            Stage::Hashing => "hashing",
-            Stage::Frames => "analysing",
-            Stage::Similarity => "similarity",
-            Stage::Done => "done",
-        });
-    };
-    let crops = a.crops.clone();
-    let mut on_crop = |frame: &ti2net::video::Frame, c: Option<&FaceCrops>| match (&crops, c) {
-        (Some(d), Some(c)) => save_crops(d, &format!("{:06}", frame.index), c),
-        _ => Ok(()),
-    };
-    let cancel = AtomicBool::new(false);
-    let mut analysis = pipeline::analyze(
-        &a.video,
-        &enc,
-        &faces,
-        &opts,
-        &mut on_progress,
-        &mut on_crop,
-        &cancel,
-    )?;
-    bar.finish_and_clear();
-    if let Some(d) = &detector {
-        analysis.add_verdict(d, a.stride, a.threshold)?;
-    }
-    let report = &analysis.report;
-    write_output(&a.json, &serde_json::to_vec_pretty(report)?, a.force)?;
-    if let Some(csv) = &a.csv {
-        write_output(csv, frames_csv(report).as_bytes(), a.force)?;
-    }
-    let vecs = analysis.face_vectors();
-    if let Some(p) = &a.vectors {
-        let flat: Vec<f32> = vecs.iter().flat_map(|v| v.iter().copied()).collect();
-        write_output(
-            p,
-            &npy::f32_matrix_bytes(vecs.len(), encoder::ID_DIM, &flat)?,
-            a.force,
-        )?;
-    }
-    // The similarity matrix, computed once for --matrix and --plots, at a bounded
-    // resolution: at most MAX_MATRIX_CELLS cells a side, each the mean over a block of
-    // consecutive face frames (exact n x n up to that many face frames).
-    let matrix = (a.matrix.is_some() || plot_paths.is_some())
-        .then(|| identity::block_similarity(&vecs, identity::MAX_MATRIX_CELLS));
-    if let Some((_, cells, per)) = &matrix {
-        if *per > 1 {
-            eprintln!(
-                "note: the similarity matrix has {cells} x {cells} cells: each is the mean similarity between two blocks of {per} consecutive face frames ({} face frames)",
-                vecs.len()
-            );
-        }
-    }
-    if let (Some(p), Some((m, cells, _))) = (&a.matrix, &matrix) {
-        write_output(p, &npy::f32_matrix_bytes(*cells, *cells, m)?, a.force)?;
-    }
-    if let Some((curves, sim)) = &plot_paths {
-        ti2net::plots::curves_png(report, curves)?;
-        if let (Some((m, cells, _)), true) = (&matrix, vecs.len() >= 2) {
-            ti2net::plots::matrix_png(m, *cells, (*cells).clamp(256, 1024) as u32, sim)?;
-        }
-    }
-    let s = &report.summary;
-    eprintln!(
-        "{}: {} frames analysed, {} with the subject's face, mean similarity to the reference {}, {} identity change(s){}",
-        a.video.display(),
-        s.frames_analysed,
-        s.frames_with_face,
-        s.mean_sim_reference.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into()),
-        s.identity_changes,
-        report
-            .identity_changes
-            .iter()
-            .map(|c| format!(" at {:.2} s (score {:.2})", c.time_s, c.score))
-            .collect::<String>()
-    );
-    if let Some(v) = &report.verdict {
-        match v.p_fake {
-            Some(p) => eprintln!(
-                "verdict: {} (mean fake probability {p:.3} over {} windows, threshold {:.2}; majority vote: {})",
-                v.label,
-                v.windows.len(),
-                v.threshold,
-                v.majority_label.as_deref().unwrap_or("-")
-            ),
-            None => eprintln!("verdict: {}", v.note.as_deref().unwrap_or("undetermined")),
-        }
-    }
-    for w in &report.warnings {
-        eprintln!("warning: {}: {w}", a.video.display());
-    }
-    Ok(if s.frames_with_face == 0 || analysis.truncated() {
-        3
-    } else {
-        0
-    })
-}
-
-fn opt(v: Option<f32>) -> String {
-    v.map(|x| format!("{x:.6}")).unwrap_or_default()
-}
-
-fn frames_csv(r: &ti2net::report::Report) -> String {
-    let mut s = String::from(
-        "index,time_s,faces,status,scene_cut,x,y,w,h,sim_reference,sim_previous,sim_window\n",
-    );
-    for f in &r.frames {
-        let b = f.face.as_ref().map(|f| f.bbox);
-        let bx = |i: usize| b.map(|b| format!("{:.1}", b[i])).unwrap_or_default();
-        s.push_str(&format!(
-            "{},{:.4},{},{},{},{},{},{},{},{},{},{}\n",
-            f.index,
-            f.time_s,
-            f.faces,
-            serde_json::to_value(f.status)
-                .ok()
-                .and_then(|v| v.as_str().map(String::from))
-                .unwrap_or_default(),
-            f.scene_cut,
-            bx(0),
-            bx(1),
-            bx(2),
-            bx(3),
-            opt(f.sim_reference),
-            opt(f.sim_previous),
-            opt(f.sim_window)
-        ));
-    }
-    s
-}
-
 fn embed(a: EmbedArgs) -> Result<i32> {
+    use cli::analyze::{check_outputs, crops_dir, save_crops};
     check_outputs(&[&Some(a.json.clone())], a.force)?;
     let enc = a.enc.load()?;
     let faces = if a.no_detect {

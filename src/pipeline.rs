@@ -278,6 +278,7 @@ pub fn analyze(
                     sim_reference: None,
                     sim_previous: None,
                     sim_window: None,
+                    sim_claimed: None,
                 });
                 if pending.len() >= batch_size && tx.send(std::mem::take(&mut pending)).is_err() {
                     break; // the worker failed; its error is collected below
@@ -459,6 +460,7 @@ fn build_report(
         reference,
         summary,
         verdict: None,
+        claimed: None,
         warnings,
     }
 }

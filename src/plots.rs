@@ -64,6 +64,22 @@ pub(crate) fn write_png(img: &image::RgbImage, path: &Path) -> Result<()> {
 
 /// Writes the identity curves (and the verdict's windows, when there is one) as PNG.
 pub fn curves_png(r: &Report, path: &Path) -> Result<()> {
+    write_png(&curves_image(r, path)?, path)
+}
+
+/// PNG bytes of an image.
+pub fn png_bytes(img: &image::RgbImage) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| Error::Other(format!("cannot encode a PNG picture ({e})")))?;
+    Ok(bytes)
+}
+
+/// The identity curves as an image (`path` names the picture in errors).
+pub fn curves_image(r: &Report, path: &Path) -> Result<image::RgbImage> {
     let (w, h) = (1200u32, if r.verdict.is_some() { 560 } else { 420 });
     let mut buf = vec![0u8; (w * h * 3) as usize];
     {
@@ -119,6 +135,19 @@ pub fn curves_png(r: &Report, path: &Path) -> Result<()> {
             .map_err(|e| err(path, e))?
             .label("similarity to the reference identity")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], blue));
+        if r.claimed.is_some() {
+            let green = RGBColor(30, 150, 70);
+            let claimed: Vec<(f64, f64)> = r
+                .frames
+                .iter()
+                .filter_map(|f| f.sim_claimed.map(|s| (f.time_s, s as f64)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(claimed, green.stroke_width(2)))
+                .map_err(|e| err(path, e))?
+                .label("similarity to the claimed person")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], green));
+        }
         for (k, c) in r.identity_changes.iter().enumerate() {
             let s = chart
                 .draw_series(LineSeries::new(
@@ -183,6 +212,5 @@ pub fn curves_png(r: &Report, path: &Path) -> Result<()> {
         }
         root.present().map_err(|e| err(path, e))?;
     }
-    let img = image::RgbImage::from_raw(w, h, buf).ok_or_else(|| err(path, "buffer size"))?;
-    write_png(&img, path)
+    image::RgbImage::from_raw(w, h, buf).ok_or_else(|| err(path, "buffer size"))
 }

@@ -24,6 +24,9 @@ pub struct Report {
     /// TI2Net's verdict, when a checkpoint was given (`analyze --checkpoint`).
     #[serde(default)]
     pub verdict: Option<crate::classifier::Verdict>,
+    /// How the subject compares with the claimed person (`--reference`).
+    #[serde(default)]
+    pub claimed: Option<crate::claimed::Comparison>,
     pub warnings: Vec<String>,
 }
 
@@ -108,6 +111,9 @@ pub struct FrameRecord {
     pub sim_previous: Option<f32>,
     /// Similarity of the mean identity over the window before to the window after.
     pub sim_window: Option<f32>,
+    /// Cosine similarity to the claimed person (`--reference`), when one was given.
+    #[serde(default)]
+    pub sim_claimed: Option<f32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,4 +1,8 @@
-//! The classifier's commands: classify, extract, train, eval.
+//! The command line's subcommands: analyze, report and batches, classify, extract,
+//! train, eval, swap, demo.
+
+pub mod analyze;
+pub mod batch_cli;
 
 use anyhow::{bail, Result};
 use clap::Args;

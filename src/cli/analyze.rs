@@ -1,0 +1,610 @@
+//! `ti2net analyze` and `ti2net report`: one video, or many as a batch
+//! (`--out-dir`), with the verdict and the claimed person.
+
+use super::batch_cli;
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use ti2net::align::FaceCrops;
+use ti2net::batch::Shard;
+use ti2net::claimed::Claimed;
+use ti2net::classifier::Detector;
+use ti2net::encoder::{self, Encoder, EncoderKind};
+use ti2net::faces::FaceAnalyzer;
+use ti2net::fsutil::{sha256_file, write_output};
+use ti2net::pipeline::{self, Analysis, AnalyzeOptions, Stage};
+use ti2net::video::FrameSelection;
+use ti2net::{evidence, identity, models, npy};
+
+fn unit_interval(s: &str) -> std::result::Result<f32, String> {
+    let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside 0 to 1"))
+    }
+}
+
+fn positive_seconds(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a positive number of seconds"))
+    }
+}
+
+fn non_negative_seconds(s: &str) -> std::result::Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is not a time in seconds (0 or more)"))
+    }
+}
+
+/// What every analysis of a run shares: encoder, frames, identity changes, detector,
+/// claimed person.
+#[derive(Args, Clone)]
+pub struct AnalysisArgs {
+    #[command(flatten)]
+    pub enc: crate::EncoderArgs,
+    /// Analyse every N-th frame.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    every: u32,
+    /// Start of the analysed range, in seconds.
+    #[arg(long, value_parser = non_negative_seconds)]
+    start: Option<f64>,
+    /// End of the analysed range, in seconds.
+    #[arg(long, value_parser = non_negative_seconds)]
+    end: Option<f64>,
+    /// Do not upsample before detection (4x faster, misses faces under about 80 px).
+    #[arg(long)]
+    no_upsample: bool,
+    /// Search faces in the whole of every frame (slower); by default, once the subject
+    /// is tracked, only a region around it, with the whole frame searched on scene cuts,
+    /// when the subject is lost and every half second.
+    #[arg(long)]
+    full_frame_detection: bool,
+    /// Window before and after each time point for identity changes, in seconds.
+    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
+    change_window: f64,
+    /// Similarity of the two windows under which an identity change is reported.
+    #[arg(long, default_value_t = 0.5, value_parser = unit_interval)]
+    change_threshold: f32,
+    /// TI2Net checkpoint: adds a verdict with per-window evidence to the report
+    /// (default: the demo detector, weights/ti2net-demo.safetensors, when it is there
+    /// and the encoder is mobilefacenet).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// No verdict, not even the demo detector's.
+    #[arg(long, conflicts_with = "checkpoint")]
+    no_detector: bool,
+    /// Face frames between the starts of two scored windows.
+    #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    stride: usize,
+    /// Decision threshold on the mean fake probability.
+    #[arg(long, default_value_t = ti2net::classifier::DEFAULT_THRESHOLD, value_parser = unit_interval)]
+    threshold: f32,
+    /// Genuine photos or videos of the person the video claims to show: every face
+    /// frame gets its similarity to them (`sim_claimed`) and the report says whether
+    /// the subject is that person (give them after the video).
+    #[arg(long, num_args = 1..)]
+    reference: Vec<PathBuf>,
+}
+
+/// Everything loaded once for a run.
+pub struct Tools {
+    pub enc: Encoder,
+    pub detector: Option<Detector>,
+    pub claimed: Option<Claimed>,
+    pub landmarks: PathBuf,
+    pub opts: AnalyzeOptions,
+    pub stride: usize,
+    pub threshold: f32,
+    /// The settings that decide the numbers (hashes, not paths, so shards on
+    /// different machines agree).
+    pub settings: serde_json::Value,
+}
+
+impl AnalysisArgs {
+    pub fn faces(&self) -> Result<FaceAnalyzer> {
+        self.enc.faces(!self.no_upsample)
+    }
+
+    pub fn load(&self) -> Result<Tools> {
+        let enc = self.enc.load()?;
+        let demo = models::demo_checkpoint();
+        let checkpoint = match &self.checkpoint {
+            Some(c) => Some(c.clone()),
+            None if !self.no_detector
+                && enc.kind() == EncoderKind::Mobilefacenet
+                && demo.exists() =>
+            {
+                Some(demo)
+            }
+            None => None,
+        };
+        let detector = match &checkpoint {
+            Some(c) => {
+                let d = Detector::load(c, &encoder::device(self.enc.cuda)?)?;
+                d.checkpoint.check_encoder(c, enc.kind().name())?;
+                Some(d)
+            }
+            None => None,
+        };
+        let claimed = if self.reference.is_empty() {
+            None
+        } else {
+            eprintln!(
+                "reading the claimed person from {} file(s)",
+                self.reference.len()
+            );
+            let faces = self.faces()?;
+            Some(ti2net::claimed::build(
+                &self.reference,
+                &enc,
+                &faces,
+                &AtomicBool::new(false),
+            )?)
+        };
+        let opts = AnalyzeOptions {
+            selection: FrameSelection {
+                every: self.every,
+                start_s: self.start,
+                end_s: self.end,
+            },
+            upsample: !self.no_upsample,
+            roi: !self.full_frame_detection,
+            change: identity::ChangeParams {
+                window_s: self.change_window,
+                threshold: self.change_threshold,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let settings = serde_json::json!({
+            "encoder": enc.kind().name(),
+            "encoder_sha256": enc.weights_sha256(),
+            "every": self.every,
+            "start_s": self.start,
+            "end_s": self.end,
+            "upsample": !self.no_upsample,
+            "full_frame_detection": self.full_frame_detection,
+            "change_window_s": self.change_window,
+            "change_threshold": self.change_threshold,
+            "detector_sha256": detector.as_ref().map(|d| d.checkpoint.sha256.clone()),
+            "stride": self.stride,
+            "threshold": self.threshold,
+            "claimed_person_sha256": claimed.as_ref().map(|c| c.sources.iter().map(|s| s.sha256.clone()).collect::<Vec<_>>()),
+        });
+        Ok(Tools {
+            enc,
+            detector,
+            claimed,
+            landmarks: self
+                .enc
+                .landmarks
+                .clone()
+                .unwrap_or_else(models::landmarks_model),
+            opts,
+            stride: self.stride,
+            threshold: self.threshold,
+            settings,
+        })
+    }
+}
+
+impl Tools {
+    /// Analyses one video and adds the verdict and the claimed person.
+    pub fn analyse(
+        &self,
+        video: &Path,
+        faces: &FaceAnalyzer,
+        on_progress: &mut dyn FnMut(pipeline::Progress),
+        on_frame: &mut pipeline::FrameSink,
+        cancel: &AtomicBool,
+    ) -> ti2net::Result<Analysis> {
+        let mut a = pipeline::analyze(
+            video,
+            &self.enc,
+            faces,
+            &self.opts,
+            on_progress,
+            on_frame,
+            cancel,
+        )?;
+        if let Some(d) = &self.detector {
+            a.add_verdict(d, self.stride, self.threshold)?;
+        }
+        if let Some(c) = &self.claimed {
+            ti2net::claimed::compare(&mut a.report, &a.vectors, c);
+        }
+        Ok(a)
+    }
+
+    /// The forensic report of a finished analysis.
+    pub fn evidence(
+        &self,
+        a: &Analysis,
+        thumbs: &evidence::Thumbs,
+    ) -> ti2net::Result<evidence::ForensicReport> {
+        let mut parameters = self.settings.clone();
+        if let Some(o) = parameters.as_object_mut() {
+            o.insert(
+                "landmarks".into(),
+                serde_json::json!(self.landmarks.display().to_string()),
+            );
+            o.insert(
+                "encoder_weights".into(),
+                serde_json::json!(a.report.encoder.weights.display().to_string()),
+            );
+        }
+        evidence::build(
+            &a.report,
+            &a.vectors,
+            thumbs,
+            &evidence::Context {
+                parameters,
+                landmarks: &self.landmarks,
+            },
+        )
+    }
+}
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// A video; or, with --out-dir, videos and folders of videos (a batch).
+    #[arg(required = true)]
+    videos: Vec<PathBuf>,
+    /// Report (JSON); `-` for standard output.
+    #[arg(long, required_unless_present = "out_dir")]
+    json: Option<PathBuf>,
+    /// Per-frame table (CSV); `-` for standard output.
+    #[arg(long)]
+    csv: Option<PathBuf>,
+    /// Folder for the subject's crops (aligned 112 RGB and square 128 grey PNGs).
+    #[arg(long)]
+    crops: Option<PathBuf>,
+    /// Identity vectors of the face frames (.npy, float32 N x 1024, the original's format).
+    #[arg(long)]
+    vectors: Option<PathBuf>,
+    /// Frame-by-frame similarity matrix of the face frames (.npy, float32 N x N; above
+    /// 2048 face frames, 2048 x 2048 or fewer cells, each the mean similarity between two
+    /// blocks of consecutive frames, the block length noted on standard error).
+    #[arg(long)]
+    matrix: Option<PathBuf>,
+    /// Folder for pictures: STEM_curves.png (identity curves, verdict windows) and
+    /// STEM_similarity.png (the similarity matrix).
+    #[arg(long)]
+    plots: Option<PathBuf>,
+    #[command(flatten)]
+    an: AnalysisArgs,
+    #[command(flatten)]
+    batch: batch_cli::BatchArgs,
+    /// Replace output files that exist.
+    #[arg(long)]
+    force: bool,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// A video, or videos and folders of videos (a batch).
+    #[arg(required = true)]
+    videos: Vec<PathBuf>,
+    /// Output folder: STEM.report.html and STEM.report.json for one video; for a
+    /// batch, reports/KEY.html and reports/KEY.json plus the summary.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    an: AnalysisArgs,
+    /// Parallel analyses in a batch (default: one per two cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// Take only the I-th of N stable shares of the videos (I from 0 to N-1).
+    #[arg(long)]
+    shard: Option<Shard>,
+    /// Replace reports that exist (one video).
+    #[arg(long)]
+    force: bool,
+}
+
+pub(crate) fn check_outputs(paths: &[&Option<PathBuf>], force: bool) -> Result<()> {
+    for p in paths.iter().filter_map(|p| p.as_ref()) {
+        if p.as_os_str() != "-" && p.exists() && !force {
+            return Err(ti2net::Error::Exists(p.clone()).into());
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn crops_dir(dir: &Option<PathBuf>, force: bool) -> Result<()> {
+    if let Some(d) = dir {
+        if d.exists()
+            && !force
+            && std::fs::read_dir(d)
+                .map(|mut r| r.next().is_some())
+                .unwrap_or(false)
+        {
+            bail!(
+                "{}: the crops folder is not empty; pass --force to add to it",
+                d.display()
+            );
+        }
+        std::fs::create_dir_all(d)
+            .with_context(|| format!("{}: cannot create the folder", d.display()))?;
+    }
+    Ok(())
+}
+
+pub(crate) fn save_crops(dir: &Path, stem: &str, c: &FaceCrops) -> ti2net::Result<()> {
+    let aligned = dir.join(format!("{stem}_aligned.png"));
+    let square = dir.join(format!("{stem}_square.png"));
+    for (path, res) in [
+        (&aligned, c.aligned.save(&aligned)),
+        (&square, c.square.save(&square)),
+    ] {
+        res.map_err(|e| ti2net::Error::Other(format!("{}: cannot write ({e})", path.display())))?;
+    }
+    Ok(())
+}
+
+/// A frame-progress bar on standard error.
+pub(crate) fn frames_bar() -> ProgressBar {
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:40}] {pos}/{len} frames {per_sec} eta {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+pub(crate) fn stage_name(s: Stage) -> &'static str {
+    match s {
+        Stage::Hashing => "hashing",
+        Stage::Frames => "analysing",
+        Stage::Similarity => "similarity",
+        Stage::Done => "done",
+    }
+}
+
+fn is_batch(videos: &[PathBuf], out_dir: bool) -> bool {
+    out_dir || videos.len() > 1 || videos.first().map(|v| v.is_dir()).unwrap_or(false)
+}
+
+pub fn analyze(a: AnalyzeArgs) -> Result<i32> {
+    if is_batch(&a.videos, a.batch.out_dir.is_some()) {
+        let Some(out) = a.batch.out_dir.clone() else {
+            bail!("several videos or a folder make a batch: give --out-dir for its reports and summary");
+        };
+        if a.json.is_some()
+            || a.csv.is_some()
+            || a.crops.is_some()
+            || a.vectors.is_some()
+            || a.matrix.is_some()
+            || a.plots.is_some()
+        {
+            bail!("a batch (--out-dir) writes each video's report and frame table into OUT/reports; --json, --csv, --crops, --vectors, --matrix and --plots are for one video");
+        }
+        return batch_cli::run_batch(&a.videos, &out, &a.an, &a.batch, false);
+    }
+    let video = a.videos[0].clone();
+    let json = a.json.clone().context("--json is needed for one video")?;
+    check_outputs(
+        &[&Some(json.clone()), &a.csv, &a.vectors, &a.matrix],
+        a.force,
+    )?;
+    let plot_paths = a.plots.as_ref().map(|dir| {
+        let stem = video
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "video".into());
+        (
+            dir.join(format!("{stem}_curves.png")),
+            dir.join(format!("{stem}_similarity.png")),
+        )
+    });
+    if let Some((c, s)) = &plot_paths {
+        check_outputs(&[&Some(c.clone()), &Some(s.clone())], a.force)?;
+    }
+    let tools = a.an.load()?;
+    let faces = a.an.faces()?;
+    crops_dir(&a.crops, a.force)?;
+    let bar = frames_bar();
+    let mut on_progress = |p: pipeline::Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+        bar.set_message(stage_name(p.stage));
+    };
+    let crops = a.crops.clone();
+    let mut on_crop = |frame: &ti2net::video::Frame, c: Option<&FaceCrops>| match (&crops, c) {
+        (Some(d), Some(c)) => save_crops(d, &format!("{:06}", frame.index), c),
+        _ => Ok(()),
+    };
+    let analysis = tools.analyse(
+        &video,
+        &faces,
+        &mut on_progress,
+        &mut on_crop,
+        &AtomicBool::new(false),
+    )?;
+    bar.finish_and_clear();
+    let report = &analysis.report;
+    write_output(&json, &serde_json::to_vec_pretty(report)?, a.force)?;
+    if let Some(csv) = &a.csv {
+        write_output(csv, frames_csv(report).as_bytes(), a.force)?;
+    }
+    let vecs = analysis.face_vectors();
+    if let Some(p) = &a.vectors {
+        let flat: Vec<f32> = vecs.iter().flat_map(|v| v.iter().copied()).collect();
+        write_output(
+            p,
+            &npy::f32_matrix_bytes(vecs.len(), encoder::ID_DIM, &flat)?,
+            a.force,
+        )?;
+    }
+    // The similarity matrix, computed once for --matrix and --plots, at a bounded
+    // resolution: at most MAX_MATRIX_CELLS cells a side, each the mean over a block of
+    // consecutive face frames (exact n x n up to that many face frames).
+    let matrix = (a.matrix.is_some() || plot_paths.is_some())
+        .then(|| identity::block_similarity(&vecs, identity::MAX_MATRIX_CELLS));
+    if let Some((_, cells, per)) = &matrix {
+        if *per > 1 {
+            eprintln!(
+                "note: the similarity matrix has {cells} x {cells} cells: each is the mean similarity between two blocks of {per} consecutive face frames ({} face frames)",
+                vecs.len()
+            );
+        }
+    }
+    if let (Some(p), Some((m, cells, _))) = (&a.matrix, &matrix) {
+        write_output(p, &npy::f32_matrix_bytes(*cells, *cells, m)?, a.force)?;
+    }
+    if let Some((curves, sim)) = &plot_paths {
+        ti2net::plots::curves_png(report, curves)?;
+        if let (Some((m, cells, _)), true) = (&matrix, vecs.len() >= 2) {
+            ti2net::plots::matrix_png(m, *cells, (*cells).clamp(256, 1024) as u32, sim)?;
+        }
+    }
+    print_summary(&video, &analysis);
+    Ok(exit_code(&analysis))
+}
+
+pub(crate) fn exit_code(a: &Analysis) -> i32 {
+    if a.report.summary.frames_with_face == 0 || a.truncated() {
+        3
+    } else {
+        0
+    }
+}
+
+fn print_summary(video: &Path, analysis: &Analysis) {
+    let report = &analysis.report;
+    let s = &report.summary;
+    eprintln!(
+        "{}: {} frames analysed, {} with the subject's face, mean similarity to the reference {}, {} identity change(s){}",
+        video.display(),
+        s.frames_analysed,
+        s.frames_with_face,
+        s.mean_sim_reference.map(|v| format!("{v:.3}")).unwrap_or_else(|| "-".into()),
+        s.identity_changes,
+        report
+            .identity_changes
+            .iter()
+            .map(|c| format!(" at {:.2} s (score {:.2})", c.time_s, c.score))
+            .collect::<String>()
+    );
+    if let Some(v) = &report.verdict {
+        match v.p_fake {
+            Some(p) => eprintln!(
+                "verdict: {} (mean fake probability {p:.3} over {} windows, threshold {:.2}; majority vote: {})",
+                v.label,
+                v.windows.len(),
+                v.threshold,
+                v.majority_label.as_deref().unwrap_or("-")
+            ),
+            None => eprintln!("verdict: {}", v.note.as_deref().unwrap_or("undetermined")),
+        }
+    }
+    if let Some(c) = &report.claimed {
+        eprintln!("claimed person: {}", c.statement);
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {}: {w}", video.display());
+    }
+}
+
+/// `ti2net report`.
+pub fn report(a: ReportArgs) -> Result<i32> {
+    if is_batch(&a.videos, false) {
+        let batch = batch_cli::BatchArgs {
+            out_dir: Some(a.out.clone()),
+            jobs: a.jobs,
+            shard: a.shard,
+        };
+        return batch_cli::run_batch(&a.videos, &a.out, &a.an, &batch, true);
+    }
+    let video = &a.videos[0];
+    let stem = video
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "video".into());
+    let html_path = a.out.join(format!("{stem}.report.html"));
+    let json_path = a.out.join(format!("{stem}.report.json"));
+    check_outputs(
+        &[&Some(html_path.clone()), &Some(json_path.clone())],
+        a.force,
+    )?;
+    std::fs::create_dir_all(&a.out)
+        .with_context(|| format!("{}: cannot create the folder", a.out.display()))?;
+    let tools = a.an.load()?;
+    let faces = a.an.faces()?;
+    let bar = frames_bar();
+    let mut on_progress = |p: pipeline::Progress| {
+        bar.set_length(p.total);
+        bar.set_position(p.done);
+        bar.set_message(stage_name(p.stage));
+    };
+    let mut thumbs = evidence::Thumbs::default();
+    let mut on_frame = |f: &ti2net::video::Frame, c: Option<&FaceCrops>| {
+        if let Some(c) = c {
+            thumbs.offer(f.index, &c.aligned);
+        }
+        Ok(())
+    };
+    let analysis = tools.analyse(
+        video,
+        &faces,
+        &mut on_progress,
+        &mut on_frame,
+        &AtomicBool::new(false),
+    )?;
+    bar.finish_and_clear();
+    let rep = tools.evidence(&analysis, &thumbs)?;
+    write_output(&json_path, &rep.json()?, a.force)?;
+    write_output(&html_path, rep.html().as_bytes(), a.force)?;
+    print_summary(video, &analysis);
+    eprintln!(
+        "report: {} and {} (input sha256 {})",
+        html_path.display(),
+        json_path.display(),
+        sha256_file(video).unwrap_or_default()
+    );
+    Ok(exit_code(&analysis))
+}
+
+fn opt(v: Option<f32>) -> String {
+    v.map(|x| format!("{x:.6}")).unwrap_or_default()
+}
+
+pub(crate) fn frames_csv(r: &ti2net::report::Report) -> String {
+    let mut s = String::from(
+        "index,time_s,faces,status,scene_cut,x,y,w,h,sim_reference,sim_previous,sim_window,sim_claimed\n",
+    );
+    for f in &r.frames {
+        let b = f.face.as_ref().map(|f| f.bbox);
+        let bx = |i: usize| b.map(|b| format!("{:.1}", b[i])).unwrap_or_default();
+        s.push_str(&format!(
+            "{},{:.4},{},{},{},{},{},{},{},{},{},{},{}\n",
+            f.index,
+            f.time_s,
+            f.faces,
+            serde_json::to_value(f.status)
+                .ok()
+                .and_then(|v| v.as_str().map(String::from))
+                .unwrap_or_default(),
+            f.scene_cut,
+            bx(0),
+            bx(1),
+            bx(2),
+            bx(3),
+            opt(f.sim_reference),
+            opt(f.sim_previous),
+            opt(f.sim_window),
+            opt(f.sim_claimed)
+        ));
+    }
+    s
+}
