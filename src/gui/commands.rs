@@ -26,6 +26,8 @@ pub enum Cmd {
     /// Compare two cells of the similarity matrix (row and column).
     ShowPair(usize, usize),
     ExportReport,
+    /// The forensic report (HTML + JSON) into a folder.
+    ExportForensic,
     ExportHeatmap,
     ExportCurves,
     ExportCrops,
@@ -125,6 +127,7 @@ fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
             }
         }
         Cmd::ExportReport => export::export(ExportKind::Report, t.state),
+        Cmd::ExportForensic => export::export_forensic(t.state, t.settings),
         Cmd::ExportHeatmap => export::export(ExportKind::Heatmap, t.state),
         Cmd::ExportCurves => export::export(ExportKind::Curves, t.state),
         Cmd::ExportCrops => export::export(ExportKind::Crops, t.state),
@@ -205,6 +208,7 @@ fn open(t: &mut Target<'_>, video: PathBuf) {
         opts: s.analyze_options(),
         stride: s.stride.max(1),
         threshold: s.threshold,
+        reference: s.reference.iter().map(PathBuf::from).collect(),
     };
     let c = t.ctx.clone();
     // Progress repaints at most 4 times a second: enough to watch, and the analysis

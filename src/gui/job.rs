@@ -30,6 +30,8 @@ pub struct JobSpec {
     pub opts: AnalyzeOptions,
     pub stride: usize,
     pub threshold: f32,
+    /// Genuine photos or videos of the claimed person (none: no comparison).
+    pub reference: Vec<PathBuf>,
 }
 
 /// What the worker sends.
@@ -76,6 +78,12 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
             Some(d)
         }
         None => None,
+    };
+    let claimed = if s.reference.is_empty() {
+        None
+    } else {
+        send(JobMsg::Stage("reading the claimed person".into()));
+        Some(crate::claimed::build(&s.reference, &enc, &faces, cancel)?)
     };
     let info = crate::video::VideoReader::open(&s.video, s.opts.selection)?
         .info()
@@ -132,6 +140,9 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
     if let Some(d) = &detector {
         send(JobMsg::Stage("verdict".into()));
         analysis.add_verdict(d, s.stride, s.threshold)?;
+    }
+    if let Some(c) = &claimed {
+        crate::claimed::compare(&mut analysis.report, &analysis.vectors, c);
     }
     send(JobMsg::Done(Box::new(analysis.report), analysis.vectors));
     Ok(())

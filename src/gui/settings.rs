@@ -19,6 +19,8 @@ pub struct Settings {
     pub upsample: bool,
     pub stride: usize,
     pub threshold: f32,
+    /// Genuine photos or videos of the person the videos claim to show (`--reference`).
+    pub reference: Vec<String>,
     pub recent: Vec<String>,
     pub train: TrainForm,
     pub swap: super::swap_bench::SwapForm,
@@ -36,6 +38,7 @@ impl Default for Settings {
             upsample: true,
             stride: crate::classifier::clips::DEFAULT_STRIDE,
             threshold: crate::classifier::DEFAULT_THRESHOLD,
+            reference: Vec::new(),
             recent: Vec::new(),
             train: TrainForm::default(),
             swap: Default::default(),

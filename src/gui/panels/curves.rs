@@ -25,6 +25,12 @@ pub fn ui(ui: &mut egui::Ui, state: &State, view: &mut View, cmds: &mut Vec<Cmd>
         .iter()
         .filter_map(|f| f.sim_previous.map(|s| [f.time_s, s as f64]))
         .collect();
+    let claimed: Option<Vec<[f64; 2]>> = r.claimed.as_ref().map(|_| {
+        r.frames
+            .iter()
+            .filter_map(|f| f.sim_claimed.map(|s| [f.time_s, s as f64]))
+            .collect()
+    });
     let changes: Vec<f64> = r.identity_changes.iter().map(|c| c.time_s).collect();
     let cursor = a.time_of(view.current);
     let resp = Plot::new("identity-curves")
@@ -47,6 +53,13 @@ pub fn ui(ui: &mut egui::Ui, state: &State, view: &mut View, cmds: &mut Vec<Cmd>
                     .color(Color32::from_rgb(200, 200, 200))
                     .width(1.0),
             );
+            if let Some(c) = claimed {
+                p.line(
+                    Line::new("similarity to the claimed person", PlotPoints::from(c))
+                        .color(Color32::from_rgb(60, 190, 100))
+                        .width(1.5),
+                );
+            }
             for (k, c) in changes.iter().enumerate() {
                 p.vline(
                     VLine::new(
@@ -87,6 +100,9 @@ pub fn ui(ui: &mut egui::Ui, state: &State, view: &mut View, cmds: &mut Vec<Cmd>
                 }
             }
         }
+    }
+    if let Some(c) = &r.claimed {
+        ui.label(format!("Claimed person: {}", c.statement));
     }
     window_band(ui, r, cursor);
 }

@@ -17,6 +17,7 @@ pub enum ExportKind {
 /// The Export menu's entries.
 pub fn menu_ui(ui: &mut egui::Ui, cmds: &mut Vec<Cmd>) {
     for (label, cmd) in [
+        ("Forensic report (HTML + JSON)", Cmd::ExportForensic),
         ("Report (JSON)", Cmd::ExportReport),
         ("Identity curves (PNG)", Cmd::ExportCurves),
         ("Similarity matrix (PNG)", Cmd::ExportHeatmap),
@@ -39,6 +40,93 @@ pub fn export(kind: ExportKind, state: &mut State) {
             .push("no file dialog is available here (or it was closed); nothing exported".into()),
         Err(e) => messages.push(e),
     }
+}
+
+/// Writes the forensic report (`ti2net report`'s HTML page and JSON) of the current
+/// analysis into a folder the user picks; never over existing reports.
+pub fn export_forensic(state: &mut State, settings: &crate::gui::settings::Settings) {
+    let result = write_forensic(state, settings);
+    match result {
+        Ok(Some(p)) => state.messages.push(format!("forensic report written: {}", p.display())),
+        Ok(None) => state
+            .messages
+            .push("no file dialog is available here (or it was closed); nothing exported".into()),
+        Err(e) => state.messages.push(e),
+    }
+}
+
+fn write_forensic(
+    state: &State,
+    settings: &crate::gui::settings::Settings,
+) -> Result<Option<PathBuf>, String> {
+    let a = &state.analysis;
+    let Some(r) = &a.report else {
+        return Err("nothing to report yet: open a video and let the analysis finish".into());
+    };
+    let Some(dir) = rfd::FileDialog::new()
+        .set_directory(r.video.path.parent().unwrap_or(std::path::Path::new(".")))
+        .set_title("Folder for the forensic report")
+        .pick_folder()
+    else {
+        return Ok(None);
+    };
+    forensic_into(state, settings, &dir).map(Some)
+}
+
+/// Writes the forensic report of the current analysis into `dir` (STEM.report.html
+/// and STEM.report.json); returns the page's path.
+pub fn forensic_into(
+    state: &State,
+    settings: &crate::gui::settings::Settings,
+    dir: &std::path::Path,
+) -> Result<PathBuf, String> {
+    let a = &state.analysis;
+    let r = a.report.as_ref().ok_or("no analysis to report")?;
+    let stem = r
+        .video
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "video".into());
+    let (html, json) = (
+        dir.join(format!("{stem}.report.html")),
+        dir.join(format!("{stem}.report.json")),
+    );
+    for p in [&html, &json] {
+        if p.exists() {
+            return Err(format!(
+                "{}: already exists; choose another folder or move it away",
+                p.display()
+            ));
+        }
+    }
+    let mut thumbs = crate::evidence::Thumbs::default();
+    for (i, c) in &a.crop_images {
+        thumbs.offer(*i, c);
+    }
+    let parameters = serde_json::json!({
+        "encoder": r.encoder.name,
+        "encoder_sha256": r.encoder.weights_sha256,
+        "analysis": r.settings,
+        "stride": settings.stride,
+        "threshold": settings.threshold,
+        "claimed_person": settings.reference,
+    });
+    let landmarks = std::path::PathBuf::from(&settings.landmarks);
+    let rep = crate::evidence::build(
+        r,
+        &a.vectors,
+        &thumbs,
+        &crate::evidence::Context {
+            parameters,
+            landmarks: &landmarks,
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    let bytes = rep.json().map_err(|e| e.to_string())?;
+    crate::fsutil::write_atomic(&json, &bytes, false).map_err(|e| e.to_string())?;
+    crate::fsutil::write_atomic(&html, rep.html().as_bytes(), false).map_err(|e| e.to_string())?;
+    Ok(html)
 }
 
 fn write(kind: ExportKind, state: &State) -> Result<Option<PathBuf>, String> {

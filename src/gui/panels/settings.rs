@@ -60,6 +60,37 @@ pub fn ui(ui: &mut egui::Ui, s: &mut Settings, state: &State, stats: &FrameStats
             ui.label("Decision threshold");
             ui.add(egui::Slider::new(&mut s.threshold, 0.05..=0.95));
             ui.end_row();
+            ui.label("Claimed person")
+                .on_hover_text("Genuine photos or videos of the person the video claims to show: a third curve gives every frame's similarity to them.");
+            ui.vertical(|ui| {
+                for r in &s.reference {
+                    ui.label(
+                        std::path::Path::new(r)
+                            .file_name()
+                            .map(|n| n.to_string_lossy().to_string())
+                            .unwrap_or_else(|| r.clone()),
+                    )
+                    .on_hover_text(r);
+                }
+                ui.horizontal(|ui| {
+                    if ui.button("Add photos or videos...").clicked() {
+                        if let Some(files) = rfd::FileDialog::new()
+                            .add_filter(
+                                "photos and videos",
+                                &["jpg", "jpeg", "png", "webp", "bmp", "mp4", "mov", "mkv", "webm", "avi"],
+                            )
+                            .pick_files()
+                        {
+                            s.reference
+                                .extend(files.into_iter().map(|f| f.display().to_string()));
+                        }
+                    }
+                    if !s.reference.is_empty() && ui.button("Clear").clicked() {
+                        s.reference.clear();
+                    }
+                });
+            });
+            ui.end_row();
         });
     ui.label("Settings apply to the next analysis and are remembered between runs.");
     ui.separator();
