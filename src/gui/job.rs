@@ -15,8 +15,13 @@ use std::sync::atomic::AtomicBool;
 
 /// Longest side of the frames the UI keeps (a memory budget for long videos).
 pub const FRAME_SIDE: u32 = 480;
-/// Frames kept at most; beyond it every n-th analysed frame is kept.
-pub const MAX_FRAMES: usize = 2000;
+/// Frames kept at most (about 0.7 MB each as a texture); beyond it every n-th
+/// analysed frame is kept.
+pub const MAX_FRAMES: usize = 600;
+/// Face-strip tiles (and crops, 50 KB each as image and texture) kept at most;
+/// beyond it the strip shows every n-th analysed frame, so memory stays flat however
+/// long the video.
+pub const MAX_CROPS: usize = 2000;
 
 /// Everything a job needs.
 #[derive(Debug, Clone)]
@@ -43,9 +48,11 @@ pub enum JobMsg {
         time_s: f64,
         image: RgbImage,
     },
-    Crop {
+    /// A face-strip tile: an analysed frame and the subject's crop in it (if any).
+    Tile {
         index: u64,
-        crop: RgbImage,
+        time_s: f64,
+        crop: Option<RgbImage>,
     },
     Done(Box<Report>, Vec<Option<Vec<f32>>>),
     Failed(String),
@@ -88,8 +95,9 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
     let info = crate::video::VideoReader::open(&s.video, s.opts.selection)?
         .info()
         .clone();
-    let keep_every =
-        ((info.frame_count as usize / s.opts.selection.every.max(1) as usize) / MAX_FRAMES).max(1);
+    let expected = info.frame_count as usize / s.opts.selection.every.max(1) as usize;
+    let keep_every = expected.div_ceil(MAX_FRAMES).max(1);
+    let tile_every = expected.div_ceil(MAX_CROPS).max(1);
     let mut n = 0usize;
     let mut last_progress = std::time::Instant::now();
     send(JobMsg::Stage("analysing".into()));
@@ -119,13 +127,14 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
                 image,
             });
         }
-        n += 1;
-        if let Some(c) = c {
-            send(JobMsg::Crop {
+        if n.is_multiple_of(tile_every) {
+            send(JobMsg::Tile {
                 index: f.index,
-                crop: c.aligned.clone(),
+                time_s: f.time_s,
+                crop: c.map(|c| c.aligned.clone()),
             });
         }
+        n += 1;
         Ok(())
     };
     let mut analysis = pipeline::analyze(

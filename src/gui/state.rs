@@ -55,6 +55,9 @@ pub struct AnalysisState {
     pub stage: String,
     pub progress: Option<Progress>,
     pub frames: Vec<FrameThumb>,
+    /// The face strip's tiles: (frame index, time); every analysed frame, or every
+    /// n-th one beyond [`super::job::MAX_CROPS`].
+    pub tiles: Vec<(u64, f64)>,
     pub crops: BTreeMap<u64, TextureHandle>,
     pub crop_images: BTreeMap<u64, image::RgbImage>,
     pub report: Option<Report>,
@@ -193,10 +196,17 @@ impl AnalysisState {
                         texture,
                     });
                 }
-                JobMsg::Crop { index, crop } => {
-                    self.crops
-                        .insert(index, texture(ctx, format!("crop-{index}"), &crop));
-                    self.crop_images.insert(index, crop);
+                JobMsg::Tile {
+                    index,
+                    time_s,
+                    crop,
+                } => {
+                    self.tiles.push((index, time_s));
+                    if let Some(crop) = crop {
+                        self.crops
+                            .insert(index, texture(ctx, format!("crop-{index}"), &crop));
+                        self.crop_images.insert(index, crop);
+                    }
                 }
                 JobMsg::Done(report, vectors) => {
                     self.stage = "done".into();

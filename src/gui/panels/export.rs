@@ -47,7 +47,9 @@ pub fn export(kind: ExportKind, state: &mut State) {
 pub fn export_forensic(state: &mut State, settings: &crate::gui::settings::Settings) {
     let result = write_forensic(state, settings);
     match result {
-        Ok(Some(p)) => state.messages.push(format!("forensic report written: {}", p.display())),
+        Ok(Some(p)) => state
+            .messages
+            .push(format!("forensic report written: {}", p.display())),
         Ok(None) => state
             .messages
             .push("no file dialog is available here (or it was closed); nothing exported".into()),

@@ -1,0 +1,93 @@
+//! A long video in the workbench: the frames and the face strip it keeps are capped
+//! (every n-th frame beyond the cap), so memory stays flat, and the strip still covers
+//! the whole video.
+#![cfg(feature = "gui")]
+
+mod common;
+use common::*;
+use eframe::egui;
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use ti2net::gui::app::Cmd;
+use ti2net::gui::job::{MAX_CROPS, MAX_FRAMES};
+use ti2net::gui::App;
+
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = s
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[test]
+fn a_long_video_keeps_capped_frames_and_strip_tiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let still = dir.path().join("still.png");
+    ffmpeg(
+        &[
+            "-i",
+            photo("obama.jpg").to_str().unwrap(),
+            "-vf",
+            "crop=640:480:135:20,scale=200:150",
+        ],
+        &still,
+    );
+    // 20 minutes at 2 frames a second: 2,400 analysed frames, over both caps.
+    let clip = dir.path().join("long.mp4");
+    ffmpeg(
+        &[
+            "-loop",
+            "1",
+            "-framerate",
+            "2",
+            "-i",
+            still.to_str().unwrap(),
+            "-vf",
+            "crop=160:120:x='20+20*sin(t/5)':y='15+15*cos(t/7)',format=yuv420p",
+            "-t",
+            "1200",
+            "-r",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+        ],
+        &clip,
+    );
+    let mut h: Harness<'_, App> = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| App::new(cc, None));
+    h.state_mut().settings.checkpoint = String::new();
+    h.step();
+    let before = rss_bytes();
+    h.state_mut().send(Cmd::Open(clip));
+    h.step();
+    assert!(h.state().busy());
+    step_until(&mut h, 600, "the analysis", |a| !a.busy());
+    let app = h.state();
+    assert!(app.state.messages.is_empty(), "{:?}", app.state.messages);
+    let a = &app.state.analysis;
+    let r = a.report.as_ref().unwrap();
+    assert_eq!(r.frames.len(), 2400);
+    assert!(
+        a.frames.len() <= MAX_FRAMES,
+        "{} frames kept",
+        a.frames.len()
+    );
+    assert!(a.tiles.len() <= MAX_CROPS, "{} strip tiles", a.tiles.len());
+    assert!(a.crops.len() <= MAX_CROPS && a.crop_images.len() <= MAX_CROPS);
+    // The strip covers the whole video: its last tile is near the end.
+    let last = a.tiles.last().unwrap().1;
+    assert!(last > 1190.0, "the strip stops at {last} s");
+    h.get_by_label_contains("one analysed frame in 2");
+    let grown = rss_bytes().saturating_sub(before);
+    eprintln!("resident memory grew by {:.0} MB", grown as f64 / 1e6);
+    assert!(grown < 700_000_000, "grew by {grown} bytes");
+}
