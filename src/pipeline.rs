@@ -149,6 +149,10 @@ type Batch = Vec<(usize, FaceCrops)>;
 /// Receives each analysed frame with the subject's crops (if any) as the pipeline goes.
 pub type FrameSink<'a> = dyn FnMut(&crate::video::Frame, Option<&FaceCrops>) -> Result<()> + 'a;
 
+/// Receives identity vectors as they are computed: (analysed-frame position, video
+/// frame index, time, vector), in time order, a batch behind the frames.
+pub type VectorSink<'a> = dyn FnMut(usize, u64, f64, &[f32]) + 'a;
+
 /// Analyses one video. `on_frame` receives each analysed frame and the subject's crops.
 pub fn analyze(
     video: &Path,
@@ -157,6 +161,31 @@ pub fn analyze(
     opts: &AnalyzeOptions,
     on_progress: &mut dyn FnMut(Progress),
     on_frame: &mut FrameSink,
+    cancel: &AtomicBool,
+) -> Result<Analysis> {
+    analyze_live(
+        video,
+        encoder,
+        faces,
+        opts,
+        on_progress,
+        on_frame,
+        None,
+        cancel,
+    )
+}
+
+/// [`analyze`], also handing each identity vector to `on_vector` as soon as it is
+/// computed (the workbench draws the curves while the analysis runs).
+#[allow(clippy::too_many_arguments)]
+pub fn analyze_live(
+    video: &Path,
+    encoder: &Encoder,
+    faces: &FaceAnalyzer,
+    opts: &AnalyzeOptions,
+    on_progress: &mut dyn FnMut(Progress),
+    on_frame: &mut FrameSink,
+    mut on_vector: Option<&mut VectorSink>,
     cancel: &AtomicBool,
 ) -> Result<Analysis> {
     let started = Instant::now();
@@ -219,8 +248,11 @@ pub fn analyze(
             })
             .map_err(|e| Error::Other(format!("cannot start the decoding thread: {e}")))?;
 
-        // Embedding: its own thread, batches of crops.
+        // Embedding: its own thread, batches of crops. With a vector sink, each
+        // batch's vectors also come back at once through `live`.
         let (tx, rx) = mpsc::sync_channel::<Batch>(2);
+        let (live_tx, live_rx) = mpsc::channel::<Vec<(usize, Vec<f32>)>>();
+        let live_tx = on_vector.is_some().then_some(live_tx);
         let worker = std::thread::Builder::new()
             .name("ti2net-embed".into())
             .spawn_scoped(scope, move || -> Result<Embedded> {
@@ -230,7 +262,12 @@ pub fn analyze(
                     let t = Instant::now();
                     let crops: Vec<&FaceCrops> = batch.iter().map(|(_, c)| c).collect();
                     let vecs = encoder.embed(&crops)?;
-                    out.extend(batch.iter().map(|(i, _)| *i).zip(vecs));
+                    let done: Vec<(usize, Vec<f32>)> =
+                        batch.iter().map(|(i, _)| *i).zip(vecs).collect();
+                    if let Some(l) = &live_tx {
+                        let _ = l.send(done.clone());
+                    }
+                    out.extend(done);
                     busy += t.elapsed().as_secs_f64();
                 }
                 Ok((out, busy))
@@ -238,8 +275,29 @@ pub fn analyze(
             .map_err(|e| Error::Other(format!("cannot start the embedding thread: {e}")))?;
 
         let mut pending: Batch = Vec::new();
+        let mut deliver = |records: &[FrameRecord], block: bool| {
+            if let Some(sink) = on_vector.as_mut() {
+                let mut take = |batch: Vec<(usize, Vec<f32>)>| {
+                    for (i, v) in batch {
+                        if let Some(r) = records.get(i) {
+                            sink(i, r.index, r.time_s, &v);
+                        }
+                    }
+                };
+                if block {
+                    for b in live_rx.iter() {
+                        take(b);
+                    }
+                } else {
+                    for b in live_rx.try_iter() {
+                        take(b);
+                    }
+                }
+            }
+        };
         let mut frame_loop = || -> Result<()> {
             for frame in frx.iter() {
+                deliver(&records, false);
                 let frame = frame?;
                 if cancel.load(Ordering::Relaxed) {
                     return Err(Error::Cancelled);
@@ -302,6 +360,10 @@ pub fn analyze(
         stop.store(true, Ordering::Relaxed);
         drop(frx);
         drop(tx);
+        if looped.is_ok() {
+            // The last batches' vectors (the embedding thread ends when `tx` is gone).
+            deliver(&records, true);
+        }
         let decoded = decoder
             .join()
             .map_err(|_| Error::Other("the decoding thread stopped unexpectedly".into()))?;

@@ -91,3 +91,37 @@ fn a_long_video_keeps_capped_frames_and_strip_tiles() {
     eprintln!("resident memory grew by {:.0} MB", grown as f64 / 1e6);
     assert!(grown < 700_000_000, "grew by {grown} bytes");
 }
+
+#[test]
+fn the_curves_grow_while_the_analysis_runs() {
+    let mut h: Harness<'_, App> = Harness::builder()
+        .with_size(egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| App::new(cc, None));
+    // 200 s of video: still running while we look.
+    h.state_mut().send(Cmd::Open(media("franck.mp4")));
+    h.step();
+    step_until(&mut h, 300, "a window of curves", |a| {
+        a.state.analysis.live_window.len() > 5
+    });
+    let a = &h.state().state.analysis;
+    assert!(h.state().busy(), "the analysis should still run");
+    assert!(a.report.is_none());
+    let (p1, w1) = (a.live_previous.len(), a.live_window.len());
+    assert!(p1 > w1, "previous-frame points come first ({p1}, {w1})");
+    // One steady face: the live curves are high.
+    assert!(
+        a.live_previous.iter().all(|p| p[1] > 0.5),
+        "{:?}",
+        &a.live_previous[..5]
+    );
+    h.get_by_label_contains("analysing: the reference curve");
+    step_until(&mut h, 300, "more points", |a| {
+        a.state.analysis.live_window.len() > w1 + 10
+    });
+    assert!(h.state().state.analysis.live_previous.len() > p1);
+    // Times grow.
+    let w = &h.state().state.analysis.live_window;
+    assert!(w.windows(2).all(|p| p[1][0] > p[0][0]));
+    h.state_mut().send(Cmd::Cancel);
+    step_until(&mut h, 60, "the cancel", |a| !a.busy());
+}

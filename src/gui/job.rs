@@ -54,6 +54,8 @@ pub enum JobMsg {
         time_s: f64,
         crop: Option<RgbImage>,
     },
+    /// New points of the previous-frame and windowed similarity curves.
+    Live(crate::identity::LivePoints),
     Done(Box<Report>, Vec<Option<Vec<f32>>>),
     Failed(String),
     Cancelled,
@@ -137,13 +139,21 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
         n += 1;
         Ok(())
     };
-    let mut analysis = pipeline::analyze(
+    let mut live = crate::identity::LiveCurves::new(s.opts.change);
+    let mut on_vector = |pos: usize, _index: u64, time: f64, v: &[f32]| {
+        let pts = live.push(pos, time, v);
+        if pts.previous.is_some() || !pts.window.is_empty() {
+            send(JobMsg::Live(pts));
+        }
+    };
+    let mut analysis = pipeline::analyze_live(
         &s.video,
         &enc,
         &faces,
         &s.opts,
         &mut on_progress,
         &mut on_frame,
+        Some(&mut on_vector),
         cancel,
     )?;
     if let Some(d) = &detector {

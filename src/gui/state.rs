@@ -59,6 +59,10 @@ pub struct AnalysisState {
     /// n-th one beyond [`super::job::MAX_CROPS`].
     pub tiles: Vec<(u64, f64)>,
     pub crops: BTreeMap<u64, TextureHandle>,
+    /// The previous-frame and windowed similarity curves while the analysis runs
+    /// (time, similarity); the report's replace them at the end.
+    pub live_previous: Vec<[f64; 2]>,
+    pub live_window: Vec<[f64; 2]>,
     pub crop_images: BTreeMap<u64, image::RgbImage>,
     pub report: Option<Report>,
     pub vectors: Vec<Option<Vec<f32>>>,
@@ -207,6 +211,13 @@ impl AnalysisState {
                             .insert(index, texture(ctx, format!("crop-{index}"), &crop));
                         self.crop_images.insert(index, crop);
                     }
+                }
+                JobMsg::Live(pts) => {
+                    if let Some((t, s)) = pts.previous {
+                        self.live_previous.push([t, s as f64]);
+                    }
+                    self.live_window
+                        .extend(pts.window.iter().map(|&(t, s)| [t, s as f64]));
                 }
                 JobMsg::Done(report, vectors) => {
                     self.stage = "done".into();

@@ -12,7 +12,7 @@ pub fn ui(ui: &mut egui::Ui, state: &State, view: &mut View, cmds: &mut Vec<Cmd>
     ui.heading("Identity over time")
         .on_hover_text("Click the plot to seek; hover to see the crop at that time.");
     let Some(r) = &a.report else {
-        ui.label("the curves appear when the analysis is done");
+        live_ui(ui, state);
         return;
     };
     let refs: Vec<[f64; 2]> = r
@@ -105,6 +105,42 @@ pub fn ui(ui: &mut egui::Ui, state: &State, view: &mut View, cmds: &mut Vec<Cmd>
         ui.label(format!("Claimed person: {}", c.statement));
     }
     window_band(ui, r, cursor);
+}
+
+/// While the analysis runs: the previous-frame and windowed similarity curves as they
+/// grow (the reference curve and the verdict need the whole track).
+fn live_ui(ui: &mut egui::Ui, state: &State) {
+    let a = &state.analysis;
+    if a.live_previous.is_empty() && a.live_window.is_empty() {
+        ui.label("the curves appear as the first identity vectors come in");
+        return;
+    }
+    let prev = a.live_previous.clone();
+    let window = a.live_window.clone();
+    let end = a.tiles.last().map(|t| t.1).unwrap_or(1.0);
+    Plot::new("identity-curves-live")
+        .height(170.0)
+        .include_y(-0.2)
+        .include_y(1.0)
+        .include_x(0.0)
+        .include_x(end)
+        .x_axis_label("time (s)")
+        .legend(egui_plot::Legend::default().position(egui_plot::Corner::RightBottom))
+        .allow_drag(false)
+        .allow_scroll(false)
+        .show(ui, move |p| {
+            p.line(
+                Line::new("similarity to the previous frame", PlotPoints::from(prev))
+                    .color(Color32::from_rgb(200, 200, 200))
+                    .width(1.0),
+            );
+            p.line(
+                Line::new("window before vs after", PlotPoints::from(window))
+                    .color(Color32::from_rgb(240, 170, 60))
+                    .width(1.5),
+            );
+        });
+    ui.label("analysing: the reference curve, identity changes and the verdict come at the end");
 }
 
 /// The detector's fake probability per window, against the threshold.
