@@ -168,6 +168,69 @@ impl FaceAnalyzer {
         ))
     }
 
+    /// Follows the subject without the detector: the 68 landmarks predicted in its box
+    /// moved to `pred` (the tracker's prediction), then again in the box those
+    /// landmarks give, so the box follows the face as dlib would place it. `None` when
+    /// the landmarks moved or scaled too much for a face that merely moved on (the
+    /// caller then searches with the detector).
+    pub fn track(&self, img: &RgbImage, last: &Detection, pred: BBox) -> Option<Detection> {
+        if last.landmarks.len() != 68 {
+            return None;
+        }
+        let matrix = frame_matrix(img);
+        let predict = |b: BBox| -> Vec<[f32; 2]> {
+            let rect = Rectangle {
+                left: b[0].round() as _,
+                top: b[1].round() as _,
+                right: (b[0] + b[2] - 1.0).round() as _,
+                bottom: (b[1] + b[3] - 1.0).round() as _,
+            };
+            self.shapes
+                .face_landmarks(&matrix, &rect)
+                .iter()
+                .map(|p| [p.x() as f32, p.y() as f32])
+                .collect()
+        };
+        let stats = |lm: &[[f32; 2]]| {
+            let n = lm.len().max(1) as f32;
+            let (cx, cy) = lm.iter().fold((0.0, 0.0), |a, p| (a.0 + p[0], a.1 + p[1]));
+            let (cx, cy) = (cx / n, cy / n);
+            let spread = (lm
+                .iter()
+                .map(|p| (p[0] - cx).powi(2) + (p[1] - cy).powi(2))
+                .sum::<f32>()
+                / n)
+                .sqrt();
+            (cx, cy, spread)
+        };
+        let (lx, ly, ls) = stats(&last.landmarks);
+        let side = last.bbox[2].max(last.bbox[3]);
+        let moved = |lm: &[[f32; 2]]| -> Option<BBox> {
+            let (cx, cy, s) = stats(lm);
+            let scale = s / ls.max(1e-3);
+            let shift = ((cx - lx).powi(2) + (cy - ly).powi(2)).sqrt();
+            if !(TRACK_MAX_SCALE.recip()..=TRACK_MAX_SCALE).contains(&scale)
+                || shift > TRACK_MAX_SHIFT * side
+            {
+                return None;
+            }
+            let (w, h) = (last.bbox[2] * scale, last.bbox[3] * scale);
+            // The box keeps its place relative to the landmarks.
+            let bx = cx + (last.bbox[0] - lx) * scale;
+            let by = cy + (last.bbox[1] - ly) * scale;
+            Some([bx, by, w, h])
+        };
+        let first = predict(pred);
+        let bbox = moved(&first)?;
+        let landmarks = predict(bbox);
+        let bbox = moved(&landmarks)?;
+        let (w, h) = (img.width() as f32, img.height() as f32);
+        if bbox[0] + bbox[2] < 0.0 || bbox[1] + bbox[3] < 0.0 || bbox[0] > w || bbox[1] > h {
+            return None;
+        }
+        Some(Detection { bbox, landmarks })
+    }
+
     /// Maps detector rectangles to frame pixels (`origin + r * scale`) and adds the
     /// landmarks, predicted on the whole frame.
     fn with_landmarks(
@@ -247,6 +310,14 @@ pub fn roi_scale(side: f32, base: f32) -> f32 {
 /// How much wider and taller than the subject's last box the searched region is.
 pub const ROI_SPAN: f32 = 2.0;
 
+/// While the subject is tracked, the detector searches its region in one analysed
+/// frame in this many; in the others its landmarks are followed ([`FaceAnalyzer::track`]).
+pub const HOG_EVERY: u32 = 3;
+/// Largest change of the landmarks' spread from one frame to the next that
+/// [`FaceAnalyzer::track`] follows (a ratio), and largest move (a share of the box side).
+const TRACK_MAX_SCALE: f32 = 1.15;
+const TRACK_MAX_SHIFT: f32 = 0.25;
+
 /// The faces found in one frame by [`FaceSearch::find`].
 #[derive(Debug, Clone, Default)]
 pub struct FrameFaces {
@@ -286,10 +357,17 @@ pub struct FaceSearch {
     /// Analysed frames from one whole-frame search to the next while tracking.
     pub full_every: u32,
     since_full: u32,
+    /// Analysed frames in one detector search while tracking (1: every frame).
+    pub hog_every: u32,
+    since_hog: u32,
+    /// The subject as last found.
+    last_subject: Option<Detection>,
     others: Vec<BBox>,
     /// Whole-frame and region searches so far.
     pub full_searches: u64,
     pub region_searches: u64,
+    /// Frames where the subject was followed by its landmarks alone.
+    pub tracked: u64,
 }
 
 impl FaceSearch {
@@ -298,9 +376,13 @@ impl FaceSearch {
             roi,
             full_every: full_every.max(1),
             since_full: 0,
+            hog_every: if roi { HOG_EVERY } else { 1 },
+            since_hog: 0,
+            last_subject: None,
             others: Vec::new(),
             full_searches: 0,
             region_searches: 0,
+            tracked: 0,
         }
     }
 
@@ -312,6 +394,30 @@ impl FaceSearch {
         tracker: &SubjectTracker,
         scene_cut: bool,
     ) -> FrameFaces {
+        if self.roi
+            && !scene_cut
+            && self.since_full + 1 < self.full_every
+            && self.since_hog + 1 < self.hog_every
+        {
+            if let (Some(pred), Some(last)) = (tracker.predicted(), &self.last_subject) {
+                if let Some(det) = fa.track(img, last, pred) {
+                    self.since_hog += 1;
+                    self.since_full += 1;
+                    self.tracked += 1;
+                    let carried = self
+                        .others
+                        .iter()
+                        .filter(|b| iou(b, &det.bbox) < 0.3)
+                        .copied()
+                        .collect();
+                    return FrameFaces {
+                        dets: vec![det],
+                        carried,
+                        full: false,
+                    };
+                }
+            }
+        }
         if self.roi && !scene_cut && self.since_full + 1 < self.full_every {
             if let Some(pred) = tracker.predicted() {
                 let side = pred[2].max(pred[3]);
@@ -333,6 +439,7 @@ impl FaceSearch {
                     self.region_searches += 1;
                     if tracker.best_match(&dets).is_some() {
                         self.since_full += 1;
+                        self.since_hog = 0;
                         let inside = |b: &BBox| {
                             let (x, y) = (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0);
                             x >= region[0] as f32
@@ -351,6 +458,7 @@ impl FaceSearch {
             }
         }
         self.since_full = 0;
+        self.since_hog = 0;
         self.full_searches += 1;
         FrameFaces {
             dets: fa.detect(img),
@@ -362,6 +470,7 @@ impl FaceSearch {
     /// Records the other faces of a whole-frame search, once the tracker chose
     /// the subject (`chosen`) among `faces.dets`.
     pub fn chosen(&mut self, faces: &FrameFaces, chosen: Option<usize>) {
+        self.last_subject = chosen.and_then(|i| faces.dets.get(i)).cloned();
         if faces.full {
             self.others = faces
                 .dets

@@ -88,6 +88,8 @@ pub struct PipelineStats {
     /// Region searches around the tracked subject (including those followed by a
     /// whole-frame search because the region held no face continuing the track).
     pub region_searches: u64,
+    /// Frames where the subject was followed by its landmarks, without the detector.
+    pub tracked: u64,
     /// Seconds spent decoding (on the decoding thread).
     pub decode_s: f64,
     /// Seconds spent on scene cuts, face search, landmarks and alignment.
@@ -379,6 +381,7 @@ pub fn analyze_live(
     stats.embed_s = embed_s;
     stats.full_searches = search.full_searches;
     stats.region_searches = search.region_searches;
+    stats.tracked = search.tracked;
 
     on_progress(Progress {
         stage: Stage::Similarity,

@@ -176,10 +176,12 @@ fn sheet_frames(r: &Report) -> Vec<(usize, String)> {
     let mut picks: Vec<(usize, String)> = Vec::new();
     for (k, c) in r.identity_changes.iter().enumerate() {
         let at = faces.partition_point(|&i| r.frames[i].index < c.frame);
-        for j in at.saturating_sub(AROUND_CHANGE)..(at + AROUND_CHANGE).min(faces.len()) {
+        let lo = at.saturating_sub(AROUND_CHANGE);
+        let hi = (at + AROUND_CHANGE).min(faces.len());
+        for (j, &f) in faces.iter().enumerate().take(hi).skip(lo) {
             let side = if j < at { "before" } else { "after" };
             picks.push((
-                faces[j],
+                f,
                 format!("{side} identity change {} at {:.2} s", k + 1, c.time_s),
             ));
         }

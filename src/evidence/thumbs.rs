@@ -44,7 +44,7 @@ impl Thumbs {
     pub fn offer(&mut self, frame: u64, aligned: &RgbImage) {
         let k = self.seen;
         self.seen += 1;
-        if k % self.step != 0 {
+        if !k.is_multiple_of(self.step) {
             return;
         }
         let image = image::imageops::thumbnail(aligned, THUMB_SIZE, THUMB_SIZE);
@@ -52,7 +52,7 @@ impl Thumbs {
         if self.kept.len() > self.max {
             self.step *= 2;
             let step = self.step;
-            self.kept.retain(|t| t.k % step == 0);
+            self.kept.retain(|t| t.k.is_multiple_of(step));
         }
     }
 
