@@ -11,7 +11,8 @@
 # prints, on standard output, the exports the build and the binary need:
 #   CUDA_ROOT / CUDA_HOME / CUDA_PATH, PATH (nvcc), CUDA_COMPUTE_CAP (the kernels'
 #   target: 80 unless already set; PTX built for 8.0 runs on every later GPU),
-#   LD_LIBRARY_PATH (the wheels' libraries, for running a cuda build).
+#   CUDAFORGE_THREADS (nvcc processes candle-kernels runs at once: one per core, not
+#   the default half), LD_LIBRARY_PATH (the wheels' libraries, for running a cuda build).
 #
 # candle 0.11 links cudarc with `dynamic-linking`, so the link needs a libcuda.so. The
 # real one comes with the NVIDIA driver, never with the toolkit; like the toolkit's own
@@ -80,7 +81,7 @@ fi
 CUDARC=$(awk '/^name = "cudarc"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 [[ -n "$CUDARC" ]] || { echo "error: Cargo.lock has no cudarc (is the cuda feature in Cargo.toml?)" >&2; exit 1; }
 STUB="$ROOT/lib/stubs/libcuda.so"
-if [[ "$(cat "$STUB.cudarc" 2>/dev/null)" != "$CUDARC stub 2" ]]; then
+if [[ "$(cat "$STUB.cudarc" 2>/dev/null)" != "$CUDARC stub 3" ]]; then
   REG="${CARGO_HOME:-$HOME/.cargo}/registry/src"
   src=$(ls -d "$REG"/*/"cudarc-$CUDARC" 2>/dev/null | head -1 || true)
   if [[ -z "$src" ]]; then
@@ -95,7 +96,9 @@ if [[ "$(cat "$STUB.cudarc" 2>/dev/null)" != "$CUDARC stub 2" ]]; then
   n=$(wc -l <"$ROOT/lib/stubs/libcuda.c")
   ((n > 100)) || { echo "error: found only $n driver functions in $src" >&2; exit 1; }
   cc -shared -fPIC -fno-builtin -Wl,-soname,libcuda.so.1 -o "$STUB" "$ROOT/lib/stubs/libcuda.c"
-  echo "$CUDARC stub 2" >"$STUB.cudarc"
+  # (For trying a cuda build where there is no driver: LD_LIBRARY_PATH=.../lib/stubs.)
+  ln -sf libcuda.so "$ROOT/lib/stubs/libcuda.so.1"
+  echo "$CUDARC stub 3" >"$STUB.cudarc"
 fi
 
 # 3. The environment -------------------------------------------------------------------
@@ -105,5 +108,6 @@ export CUDA_HOME='$ROOT'
 export CUDA_PATH='$ROOT'
 export PATH='$ROOT/bin':"\$PATH"
 export CUDA_COMPUTE_CAP='${CUDA_COMPUTE_CAP:-80}'
+export CUDAFORGE_THREADS='${CUDAFORGE_THREADS:-$(nproc)}'
 export LD_LIBRARY_PATH='$ROOT/lib'"\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}"
 EOF

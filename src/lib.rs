@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod faces;
 pub mod fsutil;
+pub mod gpu_bench;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod identity;
