@@ -86,7 +86,13 @@ if [[ "$(cat "$STUB.cudarc" 2>/dev/null)" != "$CUDARC stub 3" ]]; then
   src=$(ls -d "$REG"/*/"cudarc-$CUDARC" 2>/dev/null | head -1 || true)
   if [[ -z "$src" ]]; then
     cargo fetch --quiet --target "$(rustc -vV | sed -n 's/^host: //p')" >&2
-    src=$(ls -d "$REG"/*/"cudarc-$CUDARC" | head -1)
+    src=$(ls -d "$REG"/*/"cudarc-$CUDARC" 2>/dev/null | head -1 || true)
+  fi
+  if [[ -z "$src" ]]; then # fetched but not unpacked: the .crate is a .tar.gz
+    crate=$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"cudarc-$CUDARC.crate" | head -1)
+    mkdir -p "$CACHE/src"
+    tar -xzf "$crate" -C "$CACHE/src"
+    src="$CACHE/src/cudarc-$CUDARC"
   fi
   mkdir -p "$ROOT/lib/stubs"
   # The stub only has to name the symbols for the linker; should it be loaded at run
