@@ -8,4 +8,11 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ti2net/target}"
 scripts/setup.sh --no-run
 # The headless library and CLI (no GUI stack) must build too.
 cargo build --release --no-default-features --bin ti2net
+# The GPU build compiles too (no GPU here, so it is not run): headless, with the CUDA
+# toolkit from pinned PyPI wheels (scripts/cuda-toolkit.sh, cached). Before cargo test,
+# which puts the default build back at target/release/ti2net. TI2NET_NO_CUDA=1 skips it.
+if [[ "${TI2NET_NO_CUDA:-}" != 1 ]]; then
+  (cuda_env=$(scripts/cuda-toolkit.sh) && eval "$cuda_env" &&
+    cargo build --release --no-default-features --features cuda --bin ti2net)
+fi
 cargo test --release --all-targets --no-fail-fast "$@"

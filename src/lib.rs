@@ -18,6 +18,7 @@ pub mod evidence;
 pub mod extract;
 pub mod faces;
 pub mod fsutil;
+pub mod gpu_bench;
 #[cfg(feature = "gui")]
 pub mod gui;
 pub mod identity;

@@ -160,6 +160,22 @@ struct BenchArgs {
     enc: EncoderArgs,
     #[arg(long)]
     no_upsample: bool,
+    /// The GPU check instead of the stage timings (needs --cuda): CPU/GPU parity of
+    /// both encoders and TI2Net, and crops/s on the GPU at these batch sizes, e.g.
+    /// 1,8,64,256,1024 (scripts/gpu-bench.sh).
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..))]
+    batches: Vec<u32>,
+    /// For the GPU check: resnet_face18 weights (default: the tests' random-weight
+    /// fixture, enough for parity and speed).
+    #[arg(long)]
+    r18_weights: Option<PathBuf>,
+    /// For the GPU check: TI2Net checkpoint (default: the demo detector if installed,
+    /// else the original's random initialisation).
+    #[arg(long)]
+    checkpoint: Option<PathBuf>,
+    /// For the GPU check: seconds each batch size is timed for.
+    #[arg(long, default_value_t = 2.0)]
+    seconds: f64,
 }
 
 fn main() {
@@ -306,9 +322,54 @@ fn models_cmd(m: ModelsCommand) -> Result<i32> {
 }
 
 fn bench(b: BenchArgs) -> Result<i32> {
+    if !b.batches.is_empty() {
+        return gpu_bench(b);
+    }
     let enc = b.enc.load()?;
     let faces = b.enc.faces(!b.no_upsample)?;
     let r = ti2net::bench::run(&b.video, &enc, &faces, b.frames)?;
     println!("{}", r.table());
     Ok(0)
+}
+
+/// `ti2net bench --cuda --batches ...`: the GPU check of [`ti2net::gpu_bench`].
+fn gpu_bench(b: BenchArgs) -> Result<i32> {
+    if !b.enc.cuda {
+        bail!("--batches runs the GPU check: add --cuda");
+    }
+    let gpu = encoder::device(true)?;
+    let faces = b.enc.faces(!b.no_upsample)?;
+    let mfn = match (&b.enc.weights, b.enc.encoder) {
+        (Some(w), EncoderKind::Mobilefacenet) => w.clone(),
+        _ => models::mobilefacenet_weights(),
+    };
+    let (r18, note) = match (&b.r18_weights, &b.enc.weights, b.enc.encoder) {
+        (Some(w), _, _) | (None, Some(w), EncoderKind::ArcfaceR18) => (w.clone(), "given weights"),
+        _ => (
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/r18_module.pth"),
+            "random-weight fixture",
+        ),
+    };
+    let checkpoint = b
+        .checkpoint
+        .clone()
+        .or_else(|| Some(models::demo_checkpoint()).filter(|p| p.exists()));
+    let opts = ti2net::gpu_bench::GpuBenchOptions {
+        frames: b.frames,
+        batches: b.batches.iter().map(|&n| n as usize).collect(),
+        seconds: b.seconds,
+        encoders: vec![
+            (EncoderKind::Mobilefacenet, mfn, "installed weights".into()),
+            (EncoderKind::ArcfaceR18, r18, note.into()),
+        ],
+        checkpoint,
+    };
+    let r = ti2net::gpu_bench::run(&b.video, &faces, &gpu, &opts, &mut |l| eprintln!("{l}"))?;
+    println!("{}", r.table());
+    if r.passed() {
+        Ok(0)
+    } else {
+        eprintln!("error: the GPU results differ from the CPU's (see FAILED above)");
+        Ok(1)
+    }
 }

@@ -199,6 +199,28 @@ impl Ti2Net {
         Ok(out)
     }
 
+    /// The same network with its weights on `device` (e.g. a checkpoint loaded on the
+    /// CPU, run on a GPU).
+    pub fn to_device(&self, device: &Device) -> Result<Self> {
+        let dir = |g: &GruDir| -> candle_core::Result<GruDir> {
+            Ok(GruDir {
+                w_ih: g.w_ih.to_device(device)?,
+                w_hh: g.w_hh.to_device(device)?,
+                b_ih: g.b_ih.to_device(device)?,
+                b_hh: g.b_hh.to_device(device)?,
+            })
+        };
+        Ok(Self {
+            hidden: self.hidden,
+            fwd: dir(&self.fwd)?,
+            bwd: dir(&self.bwd)?,
+            l1_w: self.l1_w.to_device(device)?,
+            l1_b: self.l1_b.to_device(device)?,
+            l2_w: self.l2_w.to_device(device)?,
+            l2_b: self.l2_b.to_device(device)?,
+        })
+    }
+
     pub fn from_vars(vars: &[(String, Var)]) -> Result<Self> {
         let t: HashMap<String, Tensor> = vars
             .iter()

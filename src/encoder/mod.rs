@@ -79,12 +79,31 @@ fn candle_on_cpu() -> bool {
 }
 
 /// The compute device: CUDA when built with the `cuda` feature and asked for.
+/// Without a usable GPU this is an error of one sentence (no fallback: asking for the
+/// GPU and getting the CPU would make timings and reports lie).
 pub fn device(cuda: bool) -> Result<Device> {
-    if cuda {
-        Device::new_cuda(0).map_err(|e| Error::Model(format!("CUDA is not available: {e}")))
-    } else {
-        Ok(Device::Cpu)
+    if !cuda {
+        return Ok(Device::Cpu);
     }
+    if !cfg!(feature = "cuda") {
+        return Err(Error::Model(
+            "this build has no CUDA support: build it with `cargo build --release --features cuda` (see the README's GPU section)".into(),
+        ));
+    }
+    Device::new_cuda(0).map_err(|e| {
+        let e = e.to_string();
+        let why = if e.contains("CUDA_ERROR_NO_DEVICE") {
+            "the NVIDIA driver finds no GPU".to_string()
+        } else if e.contains("CUDA_ERROR_STUB_LIBRARY") {
+            "no NVIDIA driver here (the toolkit's stub libcuda was loaded instead)".to_string()
+        } else if e.contains("CUDA_ERROR_INSUFFICIENT_DRIVER") {
+            "the NVIDIA driver is too old for this build's CUDA 13 (580 or newer is needed)"
+                .to_string()
+        } else {
+            e.lines().next().unwrap_or_default().trim().to_string()
+        };
+        Error::Model(format!("no usable CUDA GPU (device 0): {why}"))
+    })
 }
 
 impl Encoder {
@@ -160,19 +179,50 @@ impl Encoder {
         self.forward_values_candle(values, n)
     }
 
-    /// [`Self::forward_values`] through the candle model (the reference path).
-    pub fn forward_values_candle(&self, values: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>> {
+    /// [`Self::forward_values`] on borrowed values: the fast path on the CPU, else the
+    /// candle model on the encoder's device (inputs copied there, outputs back).
+    pub fn forward_slice(&self, values: &[f32], n: usize) -> Result<Vec<Vec<f32>>> {
+        let per = match self.kind {
+            EncoderKind::Mobilefacenet => 3 * cpu::MFN_SIZE * cpu::MFN_SIZE,
+            EncoderKind::ArcfaceR18 => cpu::R18_SIZE * cpu::R18_SIZE,
+        };
+        if n > 0 && !candle_on_cpu() && values.len() == n * per {
+            let fast = match &self.net {
+                Net::Mobile(m) => m.cpu().map(|c| c.forward(values, n)),
+                Net::R18(r) => r.cpu().map(|c| c.forward(values, n)),
+            };
+            if let Some(out) = fast {
+                return Ok(out
+                    .chunks_exact(out.len() / n)
+                    .map(<[f32]>::to_vec)
+                    .collect());
+            }
+        }
+        let x = match self.kind {
+            EncoderKind::Mobilefacenet => {
+                Tensor::from_slice(values, (n, 3, 112, 112), &self.device)?
+            }
+            EncoderKind::ArcfaceR18 => Tensor::from_slice(values, (n, 1, 128, 128), &self.device)?,
+        };
+        self.forward_tensor(&x)
+    }
+
+    /// The candle model on a batch already on the encoder's device; N x 512 on the CPU.
+    fn forward_tensor(&self, x: &Tensor) -> Result<Vec<Vec<f32>>> {
         let t = match &self.net {
-            Net::Mobile(m) => {
-                let x = Tensor::from_vec(values, (n, 3, 112, 112), &self.device)?;
-                m.forward(&x)?
-            }
-            Net::R18(r) => {
-                let x = Tensor::from_vec(values, (n, 1, 128, 128), &self.device)?;
-                r.forward(&x)?
-            }
+            Net::Mobile(m) => m.forward(x)?,
+            Net::R18(r) => r.forward(x)?,
         };
         Ok(t.to_device(&Device::Cpu)?.to_vec2::<f32>()?)
+    }
+
+    /// [`Self::forward_values`] through the candle model (the reference path).
+    pub fn forward_values_candle(&self, values: Vec<f32>, n: usize) -> Result<Vec<Vec<f32>>> {
+        let x = match &self.net {
+            Net::Mobile(_) => Tensor::from_vec(values, (n, 3, 112, 112), &self.device)?,
+            Net::R18(_) => Tensor::from_vec(values, (n, 1, 128, 128), &self.device)?,
+        };
+        self.forward_tensor(&x)
     }
 
     /// Identity vectors (1024-d: crop ++ mirror) of a batch of faces.
