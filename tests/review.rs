@@ -1,0 +1,353 @@
+//! The annotators' table of bad examples: dataset layouts read with their labels
+//! (small real videos in the FaceForensics++ and Celeb-DF v2 folder structures),
+//! tables merged and exported, a broken table refused, `extract --exclude` skipping
+//! and trimming what a table flags, suspects proposed by `review --suggest`, and a
+//! scripted annotation killed mid-way that leaves a valid table.
+
+mod common;
+use common::*;
+use std::io::{BufRead, Write};
+use std::path::Path;
+use ti2net::review::dataset::{self, Layout};
+use ti2net::review::{Entry, Frames, Label, Reason, Status, Table};
+
+/// A short real clip (`secs` seconds of a corpus video, 320 px wide) at `out`.
+fn clip(src: &str, start: f64, secs: f64, out: &Path) {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    ffmpeg(
+        &[
+            "-ss",
+            &start.to_string(),
+            "-t",
+            &secs.to_string(),
+            "-i",
+            &media(src).to_string_lossy(),
+            "-vf",
+            "scale=320:-2",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        out,
+    );
+}
+
+fn run_s(args: &[String]) -> std::process::Output {
+    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> =
+        args.iter().map(|s| s as &dyn AsRef<std::ffi::OsStr>).collect();
+    run(&refs)
+}
+
+fn s(p: &Path) -> String {
+    p.to_string_lossy().to_string()
+}
+
+#[test]
+fn faceforensics_and_celeb_df_layouts_are_read_with_their_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let ff = dir.path().join("FaceForensics++");
+    let one = dir.path().join("one.mp4");
+    clip("cap12_12s.mp4", 1.0, 0.5, &one);
+    let put = |rel: &str| {
+        let p = ff.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::copy(&one, &p).unwrap();
+    };
+    put("original_sequences/youtube/c23/videos/000.mp4");
+    put("original_sequences/youtube/c40/videos/001.mp4");
+    put("manipulated_sequences/Deepfakes/c23/videos/000_003.mp4");
+    put("manipulated_sequences/FaceSwap/raw/videos/001_870.mp4");
+    // Masks are not videos to review.
+    put("manipulated_sequences/Deepfakes/masks/videos/000_003.mp4");
+    let d = dataset::open(&ff).unwrap();
+    assert_eq!(d.layout, Layout::FaceForensics);
+    assert_eq!(d.name, "FaceForensics++");
+    let got: Vec<(&str, Label, &str)> = d
+        .videos
+        .iter()
+        .map(|v| (v.rel.as_str(), v.label, v.group.as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("manipulated_sequences/Deepfakes/c23/videos/000_003.mp4", Label::Fake, "Deepfakes"),
+            ("manipulated_sequences/FaceSwap/raw/videos/001_870.mp4", Label::Fake, "FaceSwap"),
+            ("original_sequences/youtube/c23/videos/000.mp4", Label::Real, "youtube"),
+            ("original_sequences/youtube/c40/videos/001.mp4", Label::Real, "youtube"),
+        ]
+    );
+    // The files are real videos the pipeline's reader opens.
+    let info = ti2net::video::VideoReader::open(&d.videos[0].path, Default::default()).unwrap();
+    assert!(info.info().frame_count >= 10);
+
+    let cd = dir.path().join("Celeb-DF-v2");
+    for rel in [
+        "Celeb-real/id0_0000.mp4",
+        "Celeb-real/id1_0001.mp4",
+        "YouTube-real/00170.mp4",
+        "Celeb-synthesis/id0_id1_0000.mp4",
+    ] {
+        let p = cd.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::copy(&one, &p).unwrap();
+    }
+    std::fs::write(
+        cd.join("List_of_testing_videos.txt"),
+        "1 YouTube-real/00170.mp4\n0 Celeb-synthesis/id0_id1_0000.mp4\n0 Celeb-real/id1_0001.mp4\n1 Celeb-real/id9_0009.mp4\n",
+    )
+    .unwrap();
+    let d = dataset::open(&cd).unwrap();
+    assert_eq!(d.layout, Layout::CelebDf);
+    let got: Vec<(&str, Label, bool)> = d
+        .videos
+        .iter()
+        .map(|v| (v.rel.as_str(), v.label, v.test))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("Celeb-real/id0_0000.mp4", Label::Real, false),
+            ("Celeb-real/id1_0001.mp4", Label::Real, true),
+            ("Celeb-synthesis/id0_id1_0000.mp4", Label::Fake, true),
+            ("YouTube-real/00170.mp4", Label::Real, true),
+        ]
+    );
+    // The list's disagreeing label and its missing video are reported.
+    assert_eq!(d.warnings.len(), 2, "{:?}", d.warnings);
+    assert!(d.warnings[0].contains("Celeb-real/id1_0001.mp4") && d.warnings[0].contains("fake"));
+    assert!(d.warnings[1].contains("1 listed videos are not in the folder"));
+
+    // A broken test list is one clear error.
+    std::fs::write(cd.join("List_of_testing_videos.txt"), "yes YouTube-real/00170.mp4\n").unwrap();
+    let e = dataset::open(&cd).unwrap_err().to_string();
+    assert!(e.contains("List_of_testing_videos.txt") && e.contains("line 1"), "{e}");
+}
+
+fn entry(video: &str, frames: Option<Frames>, reason: Reason, who: &str, time: &str) -> Entry {
+    Entry {
+        dataset: "set".into(),
+        video: video.into(),
+        label: Label::Real,
+        frames,
+        reason,
+        status: Status::Flagged,
+        note: format!("by {who}"),
+        annotator: who.into(),
+        time: time.into(),
+    }
+}
+
+#[test]
+fn tables_merge_export_and_a_broken_table_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("alice.json");
+    let b = dir.path().join("bob.csv");
+    let mut ta = Table::default();
+    ta.entries.push(entry("x/1.mp4", None, Reason::NoFace, "alice", "2026-01-01T00:00:00Z"));
+    ta.entries.push(entry("x/2.mp4", Some(Frames::new(10, 40)), Reason::BadCrops, "alice", "2026-01-01T00:00:01Z"));
+    let mut tb = Table::default();
+    // The same flag by another annotator is kept beside alice's ...
+    tb.entries.push(entry("x/1.mp4", None, Reason::NoFace, "bob", "2026-01-02T00:00:00Z"));
+    // ... and alice's own later copy (in bob's file) replaces her earlier one.
+    let mut newer = entry("x/2.mp4", Some(Frames::new(10, 40)), Reason::BadCrops, "alice", "2026-01-03T00:00:00Z");
+    newer.status = Status::Dismissed;
+    newer.note = "a note, with \"quotes\"".into();
+    tb.entries.push(newer.clone());
+    std::fs::write(&a, ta.to_json()).unwrap();
+    std::fs::write(&b, tb.to_csv()).unwrap();
+    // The CSV form reads back to the same table.
+    assert_eq!(Table::read(&b).unwrap().entries, tb.entries);
+
+    let merged = dir.path().join("merged.json");
+    let o = run_s(&["review".into(), "--merge".into(), s(&a), s(&b), "--export".into(), s(&merged)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let m = Table::read(&merged).unwrap();
+    assert_eq!(m.entries.len(), 3, "{:?}", m.entries);
+    assert!(m.entries.iter().any(|e| e.annotator == "bob" && e.video == "x/1.mp4"));
+    assert!(m.entries.iter().any(|e| e.annotator == "alice" && e.video == "x/1.mp4"));
+    assert!(m.entries.contains(&newer));
+    // Exported as CSV: a header and one line per entry.
+    let csv = dir.path().join("merged.csv");
+    let o = run_s(&["review".into(), "--table".into(), s(&merged), "--export".into(), s(&csv)]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("dataset,video,label,frames,reason,status,note,annotator,time\n"));
+    assert!(text.contains("set,x/2.mp4,real,10-40,bad_crops,dismissed,\"a note, with \"\"quotes\"\"\",alice,2026-01-03T00:00:00Z"), "{text}");
+    // Never over an existing file without --force.
+    let o = run_s(&["review".into(), "--table".into(), s(&merged), "--export".into(), s(&csv)]);
+    assert_clean_error(&o, &csv, &["already exists"]);
+
+    // A cut-off JSON table, a CSV with wrong columns, another schema: one sentence each.
+    let broken = dir.path().join("broken.json");
+    let full = std::fs::read(&merged).unwrap();
+    std::fs::write(&broken, &full[..full.len() / 2]).unwrap();
+    let o = run_s(&["review".into(), "--table".into(), s(&broken), "--export".into(), s(&dir.path().join("o.csv"))]);
+    assert_clean_error(&o, &broken, &["not a valid review table"]);
+    let wrong = dir.path().join("wrong.csv");
+    std::fs::write(&wrong, "video,frames\nx.mp4,1-2\n").unwrap();
+    let o = run_s(&["review".into(), "--merge".into(), s(&wrong), "--export".into(), s(&dir.path().join("o2.csv"))]);
+    assert_clean_error(&o, &wrong, &["columns"]);
+    let other = dir.path().join("other.json");
+    std::fs::write(&other, r#"{"schema":"ti2net.review-table/9","entries":[]}"#).unwrap();
+    let e = Table::read(&other).unwrap_err().to_string();
+    assert!(e.contains("other.json") && e.contains("ti2net.review-table/9"), "{e}");
+}
+
+#[test]
+fn extract_exclude_skips_flagged_videos_and_trims_flagged_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = dir.path().join("set");
+    clip("cap12_12s.mp4", 1.0, 1.0, &videos.join("real/a.mp4"));
+    clip("franck_12s.mp4", 1.0, 1.0, &videos.join("real/b.mp4"));
+    clip("cap12_12s.mp4", 4.0, 1.0, &videos.join("fake/c.mp4"));
+    let mut t = Table::default();
+    t.entries.push(entry("real/b.mp4", None, Reason::Corrupt, "alice", "2026-01-01T00:00:00Z"));
+    t.entries.push(entry("fake/c.mp4", Some(Frames::new(0, 11)), Reason::BadCrops, "alice", "2026-01-01T00:00:00Z"));
+    // A dismissed whole-video flag does not skip a.mp4.
+    let mut d = entry("real/a.mp4", None, Reason::NoFace, "alice", "2026-01-01T00:00:00Z");
+    d.status = Status::Dismissed;
+    t.entries.push(d);
+    let table = dir.path().join("table.csv");
+    std::fs::write(&table, t.to_csv()).unwrap();
+    let out = dir.path().join("ids");
+    let o = run_s(&[
+        "extract".into(), s(&videos), "--out".into(), s(&out), "--every".into(), "4".into(),
+        "--no-upsample".into(), "--threads".into(), "1".into(), "--exclude".into(), s(&table),
+    ]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("skipped 1 of 3 videos, trimming 1 frame ranges from 1 videos"), "{err}");
+    let lens = ti2net::npy::read_i64(&dir.path().join("ids_lens.npy")).unwrap();
+    assert_eq!(lens.len(), 2, "b.mp4 is left out");
+    let rows = std::fs::read_to_string(dir.path().join("ids_videos.csv")).unwrap();
+    assert!(!rows.contains("b.mp4"), "{rows}");
+    // Each clip has a face in every analysed frame (0, 4, 8, ...): c.mp4 lost 0, 4 and 8.
+    let row = |name: &str| -> (usize, usize) {
+        let l = rows.lines().find(|l| l.contains(name)).unwrap();
+        let f: Vec<&str> = l.split(',').collect();
+        (f[1].parse().unwrap(), f[2].parse().unwrap())
+    };
+    let (fa, ca) = row("a.mp4");
+    let (fc, cc) = row("fake/c.mp4");
+    assert_eq!(ca, fa, "a.mp4 is whole");
+    assert_eq!(cc, fc - 3, "frames 0-11 of c.mp4 are trimmed");
+    assert_eq!(lens, vec![ca as i64, cc as i64]);
+
+    // train --exclude leaves out the video flagged in the table, found through the
+    // extraction table beside the identity file.
+    let mut t2 = Table::default();
+    t2.entries.push(entry("fake/c.mp4", None, Reason::Mislabelled, "bob", "2026-01-01T00:00:00Z"));
+    let table2 = dir.path().join("t2.json");
+    std::fs::write(&table2, t2.to_json()).unwrap();
+    let ids = s(&dir.path().join("ids_ids.npy"));
+    let l = s(&dir.path().join("ids_lens.npy"));
+    let o = run_s(&[
+        "train".into(), "--real-ids".into(), ids.clone(), "--real-lens".into(), l.clone(),
+        "--fake-ids".into(), ids, "--fake-lens".into(), l, "--epochs".into(), "1".into(),
+        "--out".into(), s(&dir.path().join("c.safetensors")), "--exclude".into(), s(&table2),
+    ]);
+    let err = stderr(&o);
+    assert!(err.contains("skipped 1 of 2 videos"), "{err}");
+}
+
+#[test]
+fn suggest_proposes_suspects_in_the_tables_own_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    // cut.mp4: 5 s of one man, then 5 s of another, in a "real" folder.
+    std::fs::create_dir_all(set.join("real")).unwrap();
+    std::fs::copy(media("cut.mp4"), set.join("real/cut.mp4")).unwrap();
+    std::fs::write(set.join("real/broken.mp4"), "not a video").unwrap();
+    let out = dir.path().join("suspects.csv");
+    let o = run_s(&[
+        "review".into(), s(&set), "--suggest".into(), s(&out), "--every".into(), "5".into(), "--no-upsample".into(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let t = Table::read(&out).unwrap();
+    assert!(t.entries.iter().all(|e| e.status == Status::Suggested && e.annotator == "ti2net"));
+    let corrupt: Vec<_> = t.entries.iter().filter(|e| e.video == "real/broken.mp4").collect();
+    assert_eq!(corrupt.len(), 1);
+    assert_eq!(corrupt[0].reason, Reason::Corrupt);
+    let change = t
+        .entries
+        .iter()
+        .find(|e| e.video == "real/cut.mp4" && e.reason == Reason::IdentityChange)
+        .unwrap_or_else(|| panic!("{:?}", t.entries));
+    assert_eq!(change.label, Label::Real);
+    let f = change.frames.expect("the frames after the change");
+    assert!((110..=140).contains(&f.first), "the change is near 5 s (frame 125): {f:?}");
+    // The suggestions can be passed to --exclude as they are.
+    let x = ti2net::review::exclude::apply(&t, &[set.join("real/cut.mp4"), set.join("real/broken.mp4")]);
+    assert_eq!(x.skipped, vec![set.join("real/broken.mp4")]);
+    assert!(x.trim.contains_key(&set.join("real/cut.mp4")));
+}
+
+#[test]
+fn a_killed_annotation_leaves_a_valid_table_missing_at_most_the_last_action() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = dir.path().join("set");
+    std::fs::create_dir_all(&set).unwrap();
+    for n in ["a.mp4", "b.mp4"] {
+        std::fs::write(set.join(n), "the videos are not read by the scripted mode").unwrap();
+    }
+    let table = dir.path().join("t.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ti2net"))
+        .args(["review", &s(&set), "--table", &s(&table), "--annotator", "carol", "--script", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let n = 400;
+    let action = |i: usize| {
+        let v = if i % 2 == 0 { "a.mp4" } else { "b.mp4" };
+        (v, Frames::new(i as u64, i as u64 + 5), format!("note {i}"))
+    };
+    {
+        let mut stdin = child.stdin.take().unwrap();
+        let mut script = String::new();
+        for i in 0..n {
+            let (v, f, note) = action(i);
+            script.push_str(&format!("flag {v} bad_crops {} {note}\n", f.text()));
+        }
+        stdin.write_all(script.as_bytes()).unwrap();
+        // Keep stdin open: the process waits for more, and is killed mid-way.
+        std::mem::forget(stdin);
+    }
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut acked = 0;
+    let mut line = String::new();
+    while acked < 60 {
+        line.clear();
+        assert!(out.read_line(&mut line).unwrap() > 0, "the process ended early");
+        acked = line.trim().strip_prefix("ok ").unwrap().parse().unwrap();
+    }
+    // SIGKILL: no chance to clean up.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let t = Table::read(&table).expect("the table is valid after the kill");
+    let k = t.entries.len();
+    assert!(k >= acked, "every acknowledged action is on disk ({k} < {acked})");
+    assert!(k <= n);
+    for (i, e) in t.entries.iter().enumerate() {
+        let (v, f, note) = action(i);
+        assert_eq!((e.video.as_str(), e.frames, &e.note, e.reason, e.status), (v, Some(f), &note, Reason::BadCrops, Status::Flagged));
+        assert_eq!(e.annotator, "carol");
+    }
+    // The same table opens again and takes more actions.
+    let o = run_s(&["review".into(), s(&set), "--table".into(), s(&table), "--annotator".into(), "dave".into(), "--script".into(), s(&{
+        let p = dir.path().join("more.txt");
+        std::fs::write(&p, "flag a.mp4 no_face all nobody there\nflag nope.mp4 no_face\naccept 1\n").unwrap();
+        p
+    })]);
+    assert_eq!(o.status.code(), Some(3), "one line was rejected: {}", stderr(&o));
+    assert!(stderr(&o).contains("nope.mp4 is not a video of"), "{}", stderr(&o));
+    let t = Table::read(&table).unwrap();
+    assert_eq!(t.entries.len(), k + 1);
+    let last = t.entries.last().unwrap();
+    assert_eq!((last.frames, last.reason, last.annotator.as_str()), (None, Reason::NoFace, "dave"));
+}
