@@ -164,8 +164,8 @@ fn suggest_cmd(a: &ReviewArgs, ds: &dataset::Dataset, out: &Path) -> Result<i32>
             Some(p) => {
                 reused += 1;
                 let bytes = std::fs::read(&p).with_context(|| p.display().to_string())?;
-                serde_json::from_slice(&bytes)
-                    .with_context(|| format!("{}: not a readable ti2net report", p.display()))?
+                Ok(serde_json::from_slice::<Report>(&bytes)
+                    .with_context(|| format!("{}: not a readable ti2net report", p.display()))?)
             }
             None => {
                 analysed += 1;

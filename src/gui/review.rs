@@ -153,7 +153,7 @@ impl ReviewSession {
             .collect();
         let w = wanted.clone();
         let c = ctx.clone();
-        let worker = Worker::spawn("ti2net-review", move || c.request_repaint(), move |cancel, out| {
+        let worker: Worker<ReviewMsg> = Worker::spawn("ti2net-review", move || c.request_repaint(), move |cancel, out| {
             work(&spec, &videos, &w, cancel, &|m| out.send(m));
         })
         .map_err(|e| crate::Error::Other(format!("cannot start the review worker: {e}")))?;

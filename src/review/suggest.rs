@@ -114,10 +114,11 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
     if v.label != Label::Fake {
         for c in &r.identity_changes {
             let pos = f.iter().position(|x| x.index >= c.frame).unwrap_or(f.len() - 1);
-            let end = f[pos..]
+            // Up to the frame before the next scene cut.
+            let end = f[pos + 1..]
                 .iter()
-                .position(|x| x.scene_cut && x.index > c.frame)
-                .map(|k| pos + k - 1)
+                .position(|x| x.scene_cut)
+                .map(|k| pos + k)
                 .unwrap_or(f.len() - 1);
             out.push(entry(
                 dataset,

@@ -92,7 +92,7 @@ pub fn ui(ui: &mut egui::Ui, form: &mut ReviewForm, rv: &mut ReviewView, state: 
             cmds.push(Cmd::Review(ReviewCmd::Export));
         }
     });
-    egui::Panel::left("review-queue").resizable(true).default_size(240.0).show_inside(ui, |ui| queue_ui(ui, s, cmds));
+    egui::Panel::left("review-queue").resizable(true).default_size(240.0).show(ui, |ui| queue_ui(ui, s, cmds));
     egui::ScrollArea::vertical().show(ui, |ui| video_ui(ui, s, rv, cmds));
 }
 
