@@ -235,7 +235,7 @@ fn extract_exclude_skips_flagged_videos_and_trims_flagged_frames() {
     let (fc, cc) = row("fake/c.mp4");
     assert_eq!(ca, fa, "a.mp4 is whole");
     assert_eq!(cc, fc - 3, "frames 0-11 of c.mp4 are trimmed");
-    assert_eq!(lens, vec![ca as i64, cc as i64]);
+    assert_eq!(lens, vec![cc as i64, ca as i64], "in path order: fake/c, real/a");
 
     // train --exclude leaves out the video flagged in the table, found through the
     // extraction table beside the identity file.
