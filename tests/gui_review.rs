@@ -71,6 +71,8 @@ fn flag_a_video_and_a_frame_range_by_keyboard_and_export_the_table() {
     h.step();
     let session = |a: &App| a.state.review.session.is_some();
     assert!(session(h.state()), "{:?}", h.state().state.messages);
+    h.step();
+    h.step();
     h.get_by_label_contains("0 of 2 reviewed");
     step_until(&mut h, 240, "the first video's analysis", |a| {
         a.state.review.session.as_ref().is_some_and(|s| s.cache.contains_key("fake/b.mp4"))

@@ -86,7 +86,8 @@ pub fn ui(ui: &mut egui::Ui, form: &mut ReviewForm, rv: &mut ReviewView, state: 
     let (n, total) = s.reviewed();
     ui.horizontal(|ui| {
         ui.strong(format!("{} ({})", s.dataset.name, s.dataset.layout.name()));
-        ui.add(egui::ProgressBar::new(n as f32 / total.max(1) as f32).desired_width(200.0).text(format!("{n} of {total} reviewed")));
+        ui.add(egui::ProgressBar::new(n as f32 / total.max(1) as f32).desired_width(160.0));
+        ui.label(format!("{n} of {total} reviewed"));
         ui.label(format!("table: {} ({} entries)", s.file.path.display(), s.file.table.entries.len()));
         if ui.button("Export CSV + JSON").clicked() {
             cmds.push(Cmd::Review(ReviewCmd::Export));
@@ -100,8 +101,8 @@ fn queue_ui(ui: &mut egui::Ui, s: &ReviewSession, cmds: &mut Vec<Cmd>) {
     egui::ScrollArea::vertical().show(ui, |ui| {
         for (i, v) in s.dataset.videos.iter().enumerate() {
             let flags = s.file.table.of_video(&v.rel).filter(|(_, e)| e.status == Status::Flagged).count();
-            let seen = if s.file.table.is_reviewed(&v.rel) { "✔" } else { "  " };
-            let text = format!("{seen} {} [{}]{}", v.rel, v.label.name(), if flags > 0 { format!(" ⚑{flags}") } else { String::new() });
+            let seen = if s.file.table.is_reviewed(&v.rel) { "[x]" } else { "[ ]" };
+            let text = format!("{seen} {} [{}]{}", v.rel, v.label.name(), if flags > 0 { format!(" ({flags} flagged)") } else { String::new() });
             if ui.selectable_label(i == s.pos, text).clicked() {
                 cmds.push(Cmd::Review(ReviewCmd::Go(i)));
             }
@@ -112,12 +113,12 @@ fn queue_ui(ui: &mut egui::Ui, s: &ReviewSession, cmds: &mut Vec<Cmd>) {
 fn video_ui(ui: &mut egui::Ui, s: &ReviewSession, rv: &mut ReviewView, cmds: &mut Vec<Cmd>) {
     let v = s.current();
     ui.horizontal(|ui| {
-        if ui.button("◀ Previous (P)").clicked() {
+        if ui.button("< Previous (P)").clicked() {
             cmds.push(Cmd::Review(ReviewCmd::Prev));
         }
         ui.heading(format!("{} / {}: {}", s.pos + 1, s.dataset.videos.len(), v.rel));
         ui.label(egui::RichText::new(format!("label: {}", v.label.name())).strong());
-        if ui.button("Next (N) ▶").clicked() {
+        if ui.button("Next (N) >").clicked() {
             cmds.push(Cmd::Review(ReviewCmd::Next));
         }
     });
