@@ -85,11 +85,7 @@ fn part_name(video: &Path, trim: &[(u64, u64)]) -> String {
             }
         })
         .collect();
-    format!(
-        "{}-{}",
-        &sha256_bytes(key.as_bytes())[..12],
-        safe
-    )
+    format!("{}-{}", &sha256_bytes(key.as_bytes())[..12], safe)
 }
 
 /// Progress of an extraction.
@@ -182,9 +178,9 @@ pub fn extract_parts(
                                 skipped.fetch_add(1, Ordering::SeqCst);
                                 Ok(r)
                             }
-                            _ => extract_one(
-                                video, cut, &name, parts, encoder, &faces, opts, cancel,
-                            ),
+                            _ => {
+                                extract_one(video, cut, &name, parts, encoder, &faces, opts, cancel)
+                            }
                         };
                         match row {
                             Ok(r) => {

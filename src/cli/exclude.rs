@@ -29,7 +29,9 @@ pub fn for_extract(
 /// `PREFIX_ids.npy`.
 fn videos_table(ids: &Path) -> PathBuf {
     let s = ids.to_string_lossy();
-    let prefix = s.strip_suffix("_ids.npy").unwrap_or(s.trim_end_matches(".npy"));
+    let prefix = s
+        .strip_suffix("_ids.npy")
+        .unwrap_or(s.trim_end_matches(".npy"));
     PathBuf::from(format!("{prefix}_videos.csv"))
 }
 
@@ -39,9 +41,14 @@ fn videos_of(ids: &Path) -> Result<Vec<PathBuf>> {
     let csv_path = videos_table(ids);
     let bytes = std::fs::read(&csv_path).map_err(|e| ti2net::Error::io(&csv_path, e))?;
     let mut r = csv::Reader::from_reader(bytes.as_slice());
-    let bad = |e: String| ti2net::Error::data(&csv_path, format!("is not an extraction table ({e})"));
+    let bad =
+        |e: String| ti2net::Error::data(&csv_path, format!("is not an extraction table ({e})"));
     let h = r.headers().map_err(|e| bad(e.to_string()))?.clone();
-    let col = |name: &str| h.iter().position(|c| c == name).ok_or_else(|| bad(format!("no {name:?} column")));
+    let col = |name: &str| {
+        h.iter()
+            .position(|c| c == name)
+            .ok_or_else(|| bad(format!("no {name:?} column")))
+    };
     let (vc, ic) = (col("video")?, col("included")?);
     let mut out = Vec::new();
     for rec in r.records() {

@@ -81,16 +81,29 @@ pub fn review(a: ReviewArgs) -> Result<i32> {
         eprintln!("warning: {w}");
     }
     if ds.videos.is_empty() {
-        bail!("{}: no videos found ({} layout)", dir.display(), ds.layout.name());
+        bail!(
+            "{}: no videos found ({} layout)",
+            dir.display(),
+            ds.layout.name()
+        );
     }
     eprintln!(
         "{}: {} ({} videos: {} real, {} fake, {} unlabelled)",
         dir.display(),
         ds.layout.name(),
         ds.videos.len(),
-        ds.videos.iter().filter(|v| v.label == review::Label::Real).count(),
-        ds.videos.iter().filter(|v| v.label == review::Label::Fake).count(),
-        ds.videos.iter().filter(|v| v.label == review::Label::Unknown).count(),
+        ds.videos
+            .iter()
+            .filter(|v| v.label == review::Label::Real)
+            .count(),
+        ds.videos
+            .iter()
+            .filter(|v| v.label == review::Label::Fake)
+            .count(),
+        ds.videos
+            .iter()
+            .filter(|v| v.label == review::Label::Unknown)
+            .count(),
     );
     if let Some(out) = &a.suggest {
         return suggest_cmd(&a, &ds, out);
@@ -126,7 +139,11 @@ fn merge_export(a: &ReviewArgs) -> Result<i32> {
     match (&a.export, &a.table) {
         (Some(out), _) => {
             ti2net::fsutil::write_output(out, &merged.bytes_for(out), a.force)?;
-            eprintln!("{} entries written to {}", merged.entries.len(), out.display());
+            eprintln!(
+                "{} entries written to {}",
+                merged.entries.len(),
+                out.display()
+            );
         }
         (None, Some(t)) => {
             let mut f = TableFile::open(t)?;
@@ -150,7 +167,10 @@ fn suggest_cmd(a: &ReviewArgs, ds: &dataset::Dataset, out: &Path) -> Result<i32>
     let params = suggest::SuggestParams::default();
     let mut models = None;
     let cancel = AtomicBool::new(false);
-    let pb = bar(ds.videos.len() as u64, "suggest [{bar:40}] {pos}/{len} videos eta {eta} {msg}");
+    let pb = bar(
+        ds.videos.len() as u64,
+        "suggest [{bar:40}] {pos}/{len} videos eta {eta} {msg}",
+    );
     let mut table = Table::default();
     let (mut reused, mut analysed) = (0, 0);
     for v in &ds.videos {
@@ -158,7 +178,10 @@ fn suggest_cmd(a: &ReviewArgs, ds: &dataset::Dataset, out: &Path) -> Result<i32>
         let cached = a
             .analyses
             .as_ref()
-            .map(|d| d.join("reports").join(format!("{}.json", report_key(&v.rel))))
+            .map(|d| {
+                d.join("reports")
+                    .join(format!("{}.json", report_key(&v.rel)))
+            })
             .filter(|p| p.exists());
         let report: std::result::Result<Report, String> = match cached {
             Some(p) => {
@@ -170,18 +193,38 @@ fn suggest_cmd(a: &ReviewArgs, ds: &dataset::Dataset, out: &Path) -> Result<i32>
             None => {
                 analysed += 1;
                 if models.is_none() {
-                    let lm = a.enc.landmarks.clone().unwrap_or_else(ti2net::models::landmarks_model);
-                    models = Some((a.enc.load()?, ti2net::faces::FaceAnalyzer::new(&lm, !a.no_upsample)?));
+                    let lm = a
+                        .enc
+                        .landmarks
+                        .clone()
+                        .unwrap_or_else(ti2net::models::landmarks_model);
+                    models = Some((
+                        a.enc.load()?,
+                        ti2net::faces::FaceAnalyzer::new(&lm, !a.no_upsample)?,
+                    ));
                 }
-                let Some((enc, faces)) = &models else { unreachable!() };
+                let Some((enc, faces)) = &models else {
+                    unreachable!()
+                };
                 let opts = AnalyzeOptions {
-                    selection: FrameSelection { every: a.every.max(1), ..Default::default() },
+                    selection: FrameSelection {
+                        every: a.every.max(1),
+                        ..Default::default()
+                    },
                     upsample: !a.no_upsample,
                     ..Default::default()
                 };
-                pipeline::analyze(&v.path, enc, faces, &opts, &mut |_| {}, &mut |_, _| Ok(()), &cancel)
-                    .map(|x| x.report)
-                    .map_err(|e| e.to_string())
+                pipeline::analyze(
+                    &v.path,
+                    enc,
+                    faces,
+                    &opts,
+                    &mut |_| {},
+                    &mut |_, _| Ok(()),
+                    &cancel,
+                )
+                .map(|x| x.report)
+                .map_err(|e| e.to_string())
             }
         };
         let entries = match report {
@@ -201,7 +244,10 @@ fn suggest_cmd(a: &ReviewArgs, ds: &dataset::Dataset, out: &Path) -> Result<i32>
         videos.len(),
         ds.videos.len(),
         out.display(),
-        a.analyses.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "no batch analysis".into()),
+        a.analyses
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "no batch analysis".into()),
     );
     Ok(0)
 }
@@ -239,6 +285,10 @@ fn script_cmd(ds: &dataset::Dataset, table: &Path, name: &str, script: &Path) ->
             }
         }
     }
-    eprintln!("{} entries in {}", file.table.entries.len(), table.display());
+    eprintln!(
+        "{} entries in {}",
+        file.table.entries.len(),
+        table.display()
+    );
     Ok(if rejected > 0 { 3 } else { 0 })
 }

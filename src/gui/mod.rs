@@ -51,7 +51,9 @@ pub fn run_review(
 /// Opens the window; with a video, its analysis starts at once (with `checkpoint` as
 /// the detector when given).
 pub fn run(video: Option<PathBuf>, checkpoint: Option<PathBuf>) -> anyhow::Result<()> {
-    run_app(Box::new(move |cc| App::with_checkpoint(cc, video, checkpoint)))
+    run_app(Box::new(move |cc| {
+        App::with_checkpoint(cc, video, checkpoint)
+    }))
 }
 
 type MakeApp = Box<dyn FnOnce(&eframe::CreationContext<'_>) -> App>;

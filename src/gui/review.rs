@@ -153,9 +153,13 @@ impl ReviewSession {
             .collect();
         let w = wanted.clone();
         let c = ctx.clone();
-        let worker: Worker<ReviewMsg> = Worker::spawn("ti2net-review", move || c.request_repaint(), move |cancel, out| {
-            work(&spec, &videos, &w, cancel, &|m| out.send(m));
-        })
+        let worker: Worker<ReviewMsg> = Worker::spawn(
+            "ti2net-review",
+            move || c.request_repaint(),
+            move |cancel, out| {
+                work(&spec, &videos, &w, cancel, &|m| out.send(m));
+            },
+        )
         .map_err(|e| crate::Error::Other(format!("cannot start the review worker: {e}")))?;
         // Start at the first video nobody reviewed yet.
         let pos = dataset
@@ -185,8 +189,19 @@ impl ReviewSession {
 
     /// Videos reviewed (by anyone) and in all.
     pub fn reviewed(&self) -> (usize, usize) {
-        let seen: BTreeSet<&str> = self.file.table.reviewed.iter().map(|r| r.video.as_str()).collect();
-        let n = self.dataset.videos.iter().filter(|v| seen.contains(v.rel.as_str())).count();
+        let seen: BTreeSet<&str> = self
+            .file
+            .table
+            .reviewed
+            .iter()
+            .map(|r| r.video.as_str())
+            .collect();
+        let n = self
+            .dataset
+            .videos
+            .iter()
+            .filter(|v| seen.contains(v.rel.as_str()))
+            .count();
         (n, self.dataset.videos.len())
     }
 
@@ -196,7 +211,9 @@ impl ReviewSession {
         self.pos = pos.min(self.dataset.videos.len() - 1);
         let mut want = Vec::new();
         for p in [self.pos, self.pos + 1] {
-            let Some(v) = self.dataset.videos.get(p) else { continue };
+            let Some(v) = self.dataset.videos.get(p) else {
+                continue;
+            };
             let key = v.rel.clone();
             if !self.cache.contains_key(&key) && !self.failed.contains_key(&key) {
                 match load_cached(&self.cache_dir, &key, ctx) {
@@ -237,7 +254,13 @@ impl ReviewSession {
                         .map(|(i, c)| (*i, texture(ctx, format!("review-{key}-{i}"), c)))
                         .collect();
                     self.add_suggestions(&key, &report, messages);
-                    self.cache.insert(key, Cached { report: *report, crops });
+                    self.cache.insert(
+                        key,
+                        Cached {
+                            report: *report,
+                            crops,
+                        },
+                    );
                 }
                 ReviewMsg::Failed { key, error } => {
                     self.analysing = None;
@@ -303,7 +326,10 @@ fn work(
         let (enc, faces) = match &models {
             Ok(m) => (&m.0, &m.1),
             Err(e) => {
-                send(ReviewMsg::Failed { key, error: format!("cannot load the models: {e}") });
+                send(ReviewMsg::Failed {
+                    key,
+                    error: format!("cannot load the models: {e}"),
+                });
                 continue;
             }
         };
@@ -311,19 +337,39 @@ fn work(
         let mut crops = Vec::new();
         let mut on_frame = |f: &crate::video::Frame, c: Option<&crate::align::FaceCrops>| {
             if let Some(c) = c {
-                let small = image::imageops::resize(&c.aligned, CROP_SIDE, CROP_SIDE, image::imageops::FilterType::Triangle);
+                let small = image::imageops::resize(
+                    &c.aligned,
+                    CROP_SIDE,
+                    CROP_SIDE,
+                    image::imageops::FilterType::Triangle,
+                );
                 crops.push((f.index, small));
             }
             Ok(())
         };
-        match pipeline::analyze(&videos[&key], enc, faces, &spec.opts, &mut |_| {}, &mut on_frame, cancel) {
+        match pipeline::analyze(
+            &videos[&key],
+            enc,
+            faces,
+            &spec.opts,
+            &mut |_| {},
+            &mut on_frame,
+            cancel,
+        ) {
             Ok(a) => {
                 let step = crops.len().div_ceil(MAX_CROPS).max(1);
                 let crops = crops.into_iter().step_by(step).collect();
-                send(ReviewMsg::Done { key, report: Box::new(a.report), crops });
+                send(ReviewMsg::Done {
+                    key,
+                    report: Box::new(a.report),
+                    crops,
+                });
             }
             Err(crate::Error::Cancelled) => return,
-            Err(e) => send(ReviewMsg::Failed { key, error: e.to_string() }),
+            Err(e) => send(ReviewMsg::Failed {
+                key,
+                error: e.to_string(),
+            }),
         }
     }
 }
@@ -340,7 +386,12 @@ struct CacheFile {
     crop_frames: Vec<u64>,
 }
 
-fn save_cached(dir: &Path, key: &str, report: &Report, crops: &[(u64, RgbImage)]) -> crate::Result<()> {
+fn save_cached(
+    dir: &Path,
+    key: &str,
+    report: &Report,
+    crops: &[(u64, RgbImage)],
+) -> crate::Result<()> {
     let (json, png) = cache_paths(dir, key);
     let n = crops.len() as u32;
     if n > 0 {
@@ -350,7 +401,10 @@ fn save_cached(dir: &Path, key: &str, report: &Report, crops: &[(u64, RgbImage)]
         }
         let mut bytes = Vec::new();
         strip
-            .write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
+            .write_to(
+                &mut std::io::Cursor::new(&mut bytes),
+                image::ImageFormat::Png,
+            )
             .map_err(|e| crate::Error::Other(e.to_string()))?;
         crate::fsutil::write_atomic(&png, &bytes, true)?;
     }
@@ -377,7 +431,10 @@ fn load_cached(dir: &Path, key: &str, ctx: &egui::Context) -> Option<Cached> {
             crops.push((*i, texture(ctx, format!("review-{key}-{i}"), &crop)));
         }
     }
-    Some(Cached { report: c.report, crops })
+    Some(Cached {
+        report: c.report,
+        crops,
+    })
 }
 
 /// The Review tab's commands (inside [`Cmd::Review`](super::commands::Cmd::Review)).
@@ -410,7 +467,10 @@ pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
     if let ReviewCmd::Open = cmd {
         let dir = PathBuf::from(form.dir.trim());
         let table = if form.table.trim().is_empty() {
-            PathBuf::from(format!("{}.review.json", review::dataset::dataset_name(&dir)))
+            PathBuf::from(format!(
+                "{}.review.json",
+                review::dataset::dataset_name(&dir)
+            ))
         } else {
             PathBuf::from(form.table.trim())
         };
@@ -420,7 +480,10 @@ pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
             weights: PathBuf::from(&s.weights),
             landmarks: PathBuf::from(&s.landmarks),
             opts: AnalyzeOptions {
-                selection: crate::video::FrameSelection { every: form.every.max(1), ..Default::default() },
+                selection: crate::video::FrameSelection {
+                    every: form.every.max(1),
+                    ..Default::default()
+                },
                 upsample: s.upsample,
                 ..Default::default()
             },
@@ -437,7 +500,9 @@ pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
         }
         return;
     }
-    let Some(s) = t.state.review.session.as_mut() else { return };
+    let Some(s) = t.state.review.session.as_mut() else {
+        return;
+    };
     let video = s.current().rel.clone();
     let result = match cmd {
         ReviewCmd::Open => Ok(()),
@@ -447,8 +512,16 @@ pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
             Ok(())
         }
         ReviewCmd::Next | ReviewCmd::Prev => {
-            let r = if matches!(cmd, ReviewCmd::Next) { s.act(&Action::Reviewed(video)) } else { Ok(()) };
-            let p = if matches!(cmd, ReviewCmd::Next) { s.pos + 1 } else { s.pos.saturating_sub(1) };
+            let r = if matches!(cmd, ReviewCmd::Next) {
+                s.act(&Action::Reviewed(video))
+            } else {
+                Ok(())
+            };
+            let p = if matches!(cmd, ReviewCmd::Next) {
+                s.pos + 1
+            } else {
+                s.pos.saturating_sub(1)
+            };
             rv.selection = None;
             s.go_to(p, t.ctx);
             r
@@ -458,14 +531,20 @@ pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
                 match rv.selection {
                     Some(f) => Some(f),
                     None => {
-                        messages.push("select frames first: drag on the curves or the strip".into());
+                        messages
+                            .push("select frames first: drag on the curves or the strip".into());
                         return;
                     }
                 }
             } else {
                 None
             };
-            let a = Action::Flag { video, frames, reason: rv.reason, note: rv.note.trim().to_string() };
+            let a = Action::Flag {
+                video,
+                frames,
+                reason: rv.reason,
+                note: rv.note.trim().to_string(),
+            };
             let r = s.act(&a);
             if r.is_ok() {
                 rv.note.clear();
@@ -481,13 +560,21 @@ pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
                 .find(|(_, e)| e.status == review::Status::Suggested)
                 .map(|(i, _)| i);
             match pending {
-                Some(i) => s.act(&if accept { Action::Accept(i) } else { Action::Dismiss(i) }),
+                Some(i) => s.act(&if accept {
+                    Action::Accept(i)
+                } else {
+                    Action::Dismiss(i)
+                }),
                 None => Ok(()),
             }
         }
         ReviewCmd::Act(a) => s.act(&a),
         ReviewCmd::Export => export(&s.file).map(|(c, j)| {
-            messages.push(format!("table exported to {} and {}", c.display(), j.display()))
+            messages.push(format!(
+                "table exported to {} and {}",
+                c.display(),
+                j.display()
+            ))
         }),
     };
     if let Err(e) = result {

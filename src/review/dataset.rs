@@ -112,7 +112,10 @@ pub fn open(root: &Path) -> Result<Dataset> {
         Layout::Folder
     };
     let mut files = Vec::new();
-    for e in walkdir::WalkDir::new(root).follow_links(true).sort_by_file_name() {
+    for e in walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name()
+    {
         let e = e.map_err(|e| {
             let p = e.path().unwrap_or(root).to_path_buf();
             Error::data(p, format!("cannot be read ({e})"))
@@ -212,7 +215,10 @@ fn read_celeb_test_list(ds: &mut Dataset) -> Result<()> {
             continue;
         }
         let (l, p) = line.split_once(char::is_whitespace).ok_or_else(|| {
-            Error::data(&list, format!("line {}: expected \"LABEL PATH\", found {line:?}", n + 1))
+            Error::data(
+                &list,
+                format!("line {}: expected \"LABEL PATH\", found {line:?}", n + 1),
+            )
         })?;
         let label = match l {
             "1" => Label::Real,
@@ -220,7 +226,10 @@ fn read_celeb_test_list(ds: &mut Dataset) -> Result<()> {
             o => {
                 return Err(Error::data(
                     &list,
-                    format!("line {}: label {o:?} is neither 1 (real) nor 0 (fake)", n + 1),
+                    format!(
+                        "line {}: label {o:?} is neither 1 (real) nor 0 (fake)",
+                        n + 1
+                    ),
                 ))
             }
         };

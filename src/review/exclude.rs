@@ -18,7 +18,10 @@ pub struct Exclusion {
 
 /// True when `path` ends with the components of `rel` (`a/b/c.mp4`).
 pub fn matches(path: &Path, rel: &str) -> bool {
-    let want: Vec<&str> = rel.split('/').filter(|s| !s.is_empty() && *s != ".").collect();
+    let want: Vec<&str> = rel
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
     let have: Vec<String> = path
         .components()
         .map(|c| c.as_os_str().to_string_lossy().to_string())

@@ -130,7 +130,8 @@ impl Action {
                 .next()
                 .and_then(|s| s.parse().ok())
                 .ok_or("expected an entry number")?;
-            n.checked_sub(1).ok_or_else(|| "entries count from 1".to_string())
+            n.checked_sub(1)
+                .ok_or_else(|| "entries count from 1".to_string())
         };
         let rest = |w: std::str::SplitWhitespace<'_>| w.collect::<Vec<_>>().join(" ");
         Ok(match verb {

@@ -34,7 +34,11 @@ pub const SUGGESTER: &str = "ti2net";
 
 /// Stretches of consecutive frames where `pred` holds and that last at least `min_s`:
 /// (first, last) positions in `frames`.
-fn stretches(frames: &[FrameRecord], min_s: f64, pred: impl Fn(&FrameRecord) -> bool) -> Vec<(usize, usize)> {
+fn stretches(
+    frames: &[FrameRecord],
+    min_s: f64,
+    pred: impl Fn(&FrameRecord) -> bool,
+) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start: Option<usize> = None;
     let step = frame_step(frames);
@@ -62,7 +66,13 @@ fn frame_step(frames: &[FrameRecord]) -> f64 {
     (frames[frames.len() - 1].time_s - frames[0].time_s) / (frames.len() - 1) as f64
 }
 
-fn entry(dataset: &str, v: &DatasetVideo, frames: Option<Frames>, reason: Reason, note: String) -> Entry {
+fn entry(
+    dataset: &str,
+    v: &DatasetVideo,
+    frames: Option<Frames>,
+    reason: Reason,
+    note: String,
+) -> Entry {
     Entry {
         dataset: dataset.into(),
         video: v.rel.clone(),
@@ -81,14 +91,26 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
     let mut out = Vec::new();
     let f = &r.frames;
     if f.is_empty() {
-        out.push(entry(dataset, v, None, Reason::Corrupt, "no frame could be decoded".into()));
+        out.push(entry(
+            dataset,
+            v,
+            None,
+            Reason::Corrupt,
+            "no frame could be decoded".into(),
+        ));
         return out;
     }
     let whole = |a: usize, b: usize| a == 0 && b + 1 == f.len();
     let range = |a: usize, b: usize| (!whole(a, b)).then(|| Frames::new(f[a].index, f[b].index));
     let secs = |a: usize, b: usize| f[b].time_s - f[a].time_s + frame_step(f);
     for (a, b) in stretches(f, p.min_stretch_s, |x| x.status == FaceStatus::NoFace) {
-        out.push(entry(dataset, v, range(a, b), Reason::NoFace, format!("no face for {:.1} s", secs(a, b))));
+        out.push(entry(
+            dataset,
+            v,
+            range(a, b),
+            Reason::NoFace,
+            format!("no face for {:.1} s", secs(a, b)),
+        ));
     }
     for (a, b) in stretches(f, p.min_stretch_s, |x| x.status == FaceStatus::SubjectLost) {
         out.push(entry(
@@ -96,7 +118,10 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
             v,
             range(a, b),
             Reason::WrongPerson,
-            format!("the subject lost for {:.1} s (other faces in view)", secs(a, b)),
+            format!(
+                "the subject lost for {:.1} s (other faces in view)",
+                secs(a, b)
+            ),
         ));
     }
     let several = f.iter().filter(|x| x.faces > 1).count();
@@ -113,7 +138,10 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
     // means another person or a mislabelled fake.
     if v.label != Label::Fake {
         for c in &r.identity_changes {
-            let pos = f.iter().position(|x| x.index >= c.frame).unwrap_or(f.len() - 1);
+            let pos = f
+                .iter()
+                .position(|x| x.index >= c.frame)
+                .unwrap_or(f.len() - 1);
             // Up to the frame before the next scene cut.
             let end = f[pos + 1..]
                 .iter()
@@ -125,7 +153,10 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
                 v,
                 range(pos, end),
                 Reason::IdentityChange,
-                format!("identity change at {:.1} s (score {:.2})", c.time_s, c.score),
+                format!(
+                    "identity change at {:.1} s (score {:.2})",
+                    c.time_s, c.score
+                ),
             ));
         }
     }
@@ -144,7 +175,11 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
             ),
         ));
     }
-    if let Some(w) = r.warnings.iter().find(|w| w.starts_with("the video seems truncated")) {
+    if let Some(w) = r
+        .warnings
+        .iter()
+        .find(|w| w.starts_with("the video seems truncated"))
+    {
         out.push(entry(dataset, v, None, Reason::Corrupt, w.clone()));
     }
     out

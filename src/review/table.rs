@@ -11,7 +11,15 @@ pub const SCHEMA: &str = "ti2net.review-table/1";
 
 /// The columns of the CSV form, in order.
 pub const CSV_COLUMNS: [&str; 9] = [
-    "dataset", "video", "label", "frames", "reason", "status", "note", "annotator", "time",
+    "dataset",
+    "video",
+    "label",
+    "frames",
+    "reason",
+    "status",
+    "note",
+    "annotator",
+    "time",
 ];
 
 /// The label a video has in its dataset.
@@ -230,9 +238,8 @@ impl Table {
         let t = if is_csv(path) {
             Self::from_csv(path, bytes)?
         } else {
-            let t: Table = serde_json::from_slice(bytes).map_err(|e| {
-                Error::data(path, format!("is not a valid review table ({e})"))
-            })?;
+            let t: Table = serde_json::from_slice(bytes)
+                .map_err(|e| Error::data(path, format!("is not a valid review table ({e})")))?;
             if t.schema != SCHEMA {
                 return Err(Error::data(
                     path,
@@ -274,13 +281,13 @@ impl Table {
                 "unknown" | "" => Label::Unknown,
                 o => return Err(bad(format!("line {row}: unknown label {o:?}"))),
             };
-            let frames = match f(3).trim() {
-                "" => None,
-                s => Some(
-                    Frames::parse(s)
-                        .ok_or_else(|| bad(format!("line {row}: frames {s:?} are not FIRST-LAST")))?,
-                ),
-            };
+            let frames =
+                match f(3).trim() {
+                    "" => None,
+                    s => Some(Frames::parse(s).ok_or_else(|| {
+                        bad(format!("line {row}: frames {s:?} are not FIRST-LAST"))
+                    })?),
+                };
             let reason = Reason::from_code(f(4).trim())
                 .ok_or_else(|| bad(format!("line {row}: unknown reason {:?}", f(4))))?;
             let status = match f(5).trim() {
