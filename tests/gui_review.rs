@@ -175,6 +175,14 @@ fn flag_a_video_and_a_frame_range_by_keyboard_and_export_the_table() {
     );
     assert_eq!(mine[1].label, ti2net::review::Label::Fake);
 
+    // A picture of the tab for the README, when asked for.
+    if let Ok(p) = std::env::var("TI2NET_SCREENSHOT") {
+        h.render()
+            .expect("render the window")
+            .save(p)
+            .expect("save the picture");
+    }
+
     // N: reviewed, on to the next video, prepared in the background meanwhile.
     h.key_press(egui::Key::N);
     h.step();

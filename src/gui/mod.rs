@@ -17,6 +17,7 @@ pub mod commands;
 pub mod job;
 pub mod panels;
 pub mod review;
+mod review_worker;
 pub mod settings;
 pub mod state;
 pub mod swap_bench;

@@ -132,8 +132,11 @@ pub fn ui(
 }
 
 fn queue_ui(ui: &mut egui::Ui, s: &ReviewSession, cmds: &mut Vec<Cmd>) {
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        for (i, v) in s.dataset.videos.iter().enumerate() {
+    let row = ui.text_style_height(&egui::TextStyle::Button) + ui.spacing().item_spacing.y;
+    // Only the visible rows are laid out (datasets hold thousands of videos).
+    egui::ScrollArea::vertical().show_rows(ui, row, s.dataset.videos.len(), |ui, rows| {
+        for i in rows {
+            let v = &s.dataset.videos[i];
             let flags = s
                 .file
                 .table
