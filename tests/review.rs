@@ -196,6 +196,14 @@ fn extract_exclude_skips_flagged_videos_and_trims_flagged_frames() {
     );
     d.status = Status::Dismissed;
     t.entries.push(d);
+    // An entry of another folder matches none of these videos: said, and harmless.
+    t.entries.push(entry(
+        "other/zzz.mp4",
+        None,
+        Reason::Corrupt,
+        "alice",
+        "2026-01-01T00:00:00Z",
+    ));
     let table = dir.path().join("table.csv");
     std::fs::write(&table, t.to_csv()).unwrap();
     let out = dir.path().join("ids");
@@ -214,6 +222,10 @@ fn extract_exclude_skips_flagged_videos_and_trims_flagged_frames() {
     ]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("1 flagged entries name none of these videos"),
+        "{err}"
+    );
     assert!(
         err.contains("skipped 1 of 3 videos, trimming 1 frame ranges from 1 videos"),
         "{err}"

@@ -22,7 +22,19 @@ pub fn for_extract(
         ranges,
         x.trim.len()
     );
+    warn_unmatched(table, x.unmatched);
     Ok((x.keep, x.trim))
+}
+
+/// Says when entries of the table name none of the videos (a table of another
+/// dataset, or of another folder than the one given).
+fn warn_unmatched(table: &Path, n: usize) {
+    if n > 0 {
+        eprintln!(
+            "note: {}: {n} flagged entries name none of these videos (another folder's, or paths relative to another folder)",
+            table.display()
+        );
+    }
 }
 
 /// The extraction table beside an identity file: `PREFIX_videos.csv` for

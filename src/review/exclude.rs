@@ -14,6 +14,9 @@ pub struct Exclusion {
     pub skipped: Vec<PathBuf>,
     /// Frame ranges to trim from kept videos.
     pub trim: BTreeMap<PathBuf, Vec<(u64, u64)>>,
+    /// Flagged or suggested entries that name none of the videos (another dataset,
+    /// or paths relative to another folder).
+    pub unmatched: usize,
 }
 
 /// True when `path` ends with the components of `rel` (`a/b/c.mp4`).
@@ -57,6 +60,11 @@ pub fn apply(table: &Table, videos: &[PathBuf]) -> Exclusion {
         }
         x.keep.push(v.clone());
     }
+    x.unmatched = table
+        .entries
+        .iter()
+        .filter(|e| e.excludes() && !videos.iter().any(|v| matches(v, &e.video)))
+        .count();
     x
 }
 

@@ -213,7 +213,22 @@ fn video_ui(ui: &mut egui::Ui, s: &ReviewSession, rv: &mut ReviewView, cmds: &mu
     });
     match s.cache.get(&v.rel) {
         Some(c) => {
-            strip_ui(ui, c, rv);
+            // Flagged (red) and suggested (orange) ranges, marked on the strip too.
+            let marks: Vec<(Frames, Color32)> = s
+                .file
+                .table
+                .of_video(&v.rel)
+                .filter(|(_, e)| e.status != Status::Dismissed)
+                .filter_map(|(_, e)| {
+                    let colour = if e.status == Status::Flagged {
+                        FLAGGED
+                    } else {
+                        SUGGESTED
+                    };
+                    e.frames.map(|f| (f, colour))
+                })
+                .collect();
+            strip_ui(ui, c, rv, &marks);
             curves_ui(ui, s, c, rv);
         }
         None => {
@@ -243,7 +258,7 @@ fn strip_frame(c: &Cached, rect: egui::Rect, x: f32) -> Option<u64> {
         .flatten()
 }
 
-fn strip_ui(ui: &mut egui::Ui, c: &Cached, rv: &mut ReviewView) {
+fn strip_ui(ui: &mut egui::Ui, c: &Cached, rv: &mut ReviewView, marks: &[(Frames, Color32)]) {
     ui.label(format!(
         "Face strip ({} crops): drag to select frames",
         c.crops.len()
@@ -266,6 +281,15 @@ fn strip_ui(ui: &mut egui::Ui, c: &Cached, rv: &mut ReviewView) {
                     egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
                     Color32::WHITE,
                 );
+                for (f, colour) in marks {
+                    if f.contains(*i) {
+                        let bar = egui::Rect::from_min_max(
+                            r.left_bottom() - egui::vec2(0.0, 6.0),
+                            r.right_bottom(),
+                        );
+                        painter.rect_filled(bar, 0.0, *colour);
+                    }
+                }
                 if rv.selection.is_some_and(|f| f.contains(*i)) {
                     painter.rect_filled(r, 0.0, SELECTED.gamma_multiply(0.35));
                 }
