@@ -65,6 +65,8 @@ fn flag_a_video_and_a_frame_range_by_keyboard_and_export_the_table() {
     let set = dir.path().join("set");
     clip("cap12_12s.mp4", 1.0, 2.0, &set.join("real/a.mp4"));
     clip("franck_12s.mp4", 1.0, 2.0, &set.join("fake/b.mp4"));
+    // A long one, to cancel.
+    std::fs::copy(media("franck.mp4"), set.join("real/c.mp4")).unwrap();
     let table = dir.path().join("table.json");
     // A suggestion from an earlier `review --suggest`, to accept with A.
     let mut t = Table::default();
@@ -100,7 +102,7 @@ fn flag_a_video_and_a_frame_range_by_keyboard_and_export_the_table() {
     assert!(session(h.state()), "{:?}", h.state().state.messages);
     h.step();
     h.step();
-    h.get_by_label_contains("0 of 2 reviewed");
+    h.get_by_label_contains("0 of 3 reviewed");
     step_until(&mut h, 240, "the first video's analysis", |a| {
         a.state
             .review
@@ -187,7 +189,7 @@ fn flag_a_video_and_a_frame_range_by_keyboard_and_export_the_table() {
     h.key_press(egui::Key::N);
     h.step();
     h.step();
-    h.get_by_label_contains("1 of 2 reviewed");
+    h.get_by_label_contains("1 of 3 reviewed");
     assert_eq!(
         h.state()
             .state
@@ -254,4 +256,43 @@ fn flag_a_video_and_a_frame_range_by_keyboard_and_export_the_table() {
         "read from {}.analyses",
         table.display()
     );
+
+    // The long video is prepared in the background; going to it shows its progress,
+    // and Cancel stops it (Retry starts again).
+    h.key_press(egui::Key::N);
+    step_until(&mut h, 120, "the long video's analysis", |a| {
+        a.state
+            .review
+            .session
+            .as_ref()
+            .is_some_and(|s| s.analysing.as_deref() == Some("real/c.mp4") && s.progress.0 > 0)
+    });
+    assert_eq!(
+        h.state()
+            .state
+            .review
+            .session
+            .as_ref()
+            .unwrap()
+            .current()
+            .rel,
+        "real/c.mp4"
+    );
+    h.get_by_label("Cancel").click();
+    h.step();
+    h.step();
+    let s = h.state().state.review.session.as_ref().unwrap();
+    assert_eq!(
+        s.failed.get("real/c.mp4").map(String::as_str),
+        Some("cancelled")
+    );
+    assert!(s.analysing.is_none() && !s.cache.contains_key("real/c.mp4"));
+    h.get_by_label("Retry").click();
+    step_until(&mut h, 120, "the analysis again", |a| {
+        a.state
+            .review
+            .session
+            .as_ref()
+            .is_some_and(|s| s.analysing.as_deref() == Some("real/c.mp4"))
+    });
 }

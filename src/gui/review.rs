@@ -80,6 +80,8 @@ pub struct Cached {
 /// What the analysis worker sends.
 pub enum ReviewMsg {
     Started(String),
+    /// Frames analysed and expected, of the video being analysed.
+    Progress(u64, u64),
     Done {
         key: String,
         report: Box<Report>,
@@ -101,11 +103,14 @@ pub struct ReviewSession {
     pub cache: HashMap<String, Cached>,
     /// Why a video could not be analysed.
     pub failed: HashMap<String, String>,
-    /// The video being analysed now.
+    /// The video being analysed now, and its frames done and expected.
     pub analysing: Option<String>,
+    pub progress: (u64, u64),
     /// Videos the worker should analyse, most wanted first (relative paths).
     wanted: Arc<Mutex<Vec<String>>>,
+    /// Started when an analysis is wanted; none after Cancel.
     worker: Option<Worker<ReviewMsg>>,
+    spec: ReviewSpec,
     cache_dir: PathBuf,
 }
 
@@ -140,21 +145,6 @@ impl ReviewSession {
         let file = TableFile::open(table)?;
         let cache_dir = PathBuf::from(format!("{}.analyses", table.display()));
         let wanted = Arc::new(Mutex::new(Vec::new()));
-        let videos: HashMap<String, PathBuf> = dataset
-            .videos
-            .iter()
-            .map(|v| (v.rel.clone(), v.path.clone()))
-            .collect();
-        let w = wanted.clone();
-        let c = ctx.clone();
-        let worker: Worker<ReviewMsg> = Worker::spawn(
-            "ti2net-review",
-            move || c.request_repaint(),
-            move |cancel, out| {
-                work(&spec, &videos, &w, cancel, &|m| out.send(m));
-            },
-        )
-        .map_err(|e| crate::Error::Other(format!("cannot start the review worker: {e}")))?;
         // Start at the first video nobody reviewed yet.
         let pos = dataset
             .videos
@@ -169,12 +159,55 @@ impl ReviewSession {
             cache: HashMap::new(),
             failed: HashMap::new(),
             analysing: None,
+            progress: (0, 0),
             wanted,
-            worker: Some(worker),
+            worker: None,
+            spec,
             cache_dir,
         };
         s.go_to(pos, ctx);
         Ok(s)
+    }
+
+    /// Starts the analysis worker unless it runs.
+    fn ensure_worker(&mut self, ctx: &egui::Context) -> crate::Result<()> {
+        if self.worker.is_some() {
+            return Ok(());
+        }
+        let videos: HashMap<String, PathBuf> = self
+            .dataset
+            .videos
+            .iter()
+            .map(|v| (v.rel.clone(), v.path.clone()))
+            .collect();
+        let (w, spec, c) = (self.wanted.clone(), self.spec.clone(), ctx.clone());
+        let worker: Worker<ReviewMsg> = Worker::spawn(
+            "ti2net-review",
+            move || c.request_repaint(),
+            move |cancel, out| work(&spec, &videos, &w, cancel, &|m| out.send(m)),
+        )
+        .map_err(|e| crate::Error::Other(format!("cannot start the review worker: {e}")))?;
+        self.worker = Some(worker);
+        Ok(())
+    }
+
+    /// Stops the running analysis (the worker stops within a frame); the video is
+    /// marked cancelled until [`ReviewSession::retry`].
+    pub fn cancel(&mut self) {
+        if let Ok(mut w) = self.wanted.lock() {
+            w.clear();
+        }
+        self.worker = None; // cancels and joins
+        if let Some(k) = self.analysing.take() {
+            self.failed.insert(k, "cancelled".into());
+        }
+    }
+
+    /// Analyses the current video again after a failure or a cancel.
+    pub fn retry(&mut self, ctx: &egui::Context) {
+        let key = self.current().rel.clone();
+        self.failed.remove(&key);
+        self.go_to(self.pos, ctx);
     }
 
     pub fn current(&self) -> &review::DatasetVideo {
@@ -218,8 +251,14 @@ impl ReviewSession {
                 }
             }
         }
+        let first = want.first().cloned();
         if let Ok(mut w) = self.wanted.lock() {
             *w = want;
+        }
+        if let Some(k) = first {
+            if let Err(e) = self.ensure_worker(ctx) {
+                self.failed.insert(k, e.to_string());
+            }
         }
     }
 
@@ -237,7 +276,11 @@ impl ReviewSession {
         let Some(w) = &self.worker else { return };
         for m in w.messages().collect::<Vec<_>>() {
             match m {
-                ReviewMsg::Started(key) => self.analysing = Some(key),
+                ReviewMsg::Started(key) => {
+                    self.analysing = Some(key);
+                    self.progress = (0, 0);
+                }
+                ReviewMsg::Progress(d, t) => self.progress = (d, t),
                 ReviewMsg::Done { key, report, crops } => {
                     self.analysing = None;
                     if let Err(e) = save_cached(&self.cache_dir, &key, &report, &crops) {
@@ -316,6 +359,10 @@ pub enum ReviewCmd {
     Act(Action),
     /// Write the table as CSV and JSON beside it (under new names).
     Export,
+    /// Stop the running analysis.
+    Cancel,
+    /// Analyse the current video again (after a failure or a cancel).
+    Retry,
 }
 
 /// Carries out a Review command.
@@ -428,6 +475,14 @@ pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
             }
         }
         ReviewCmd::Act(a) => s.act(&a),
+        ReviewCmd::Cancel => {
+            s.cancel();
+            Ok(())
+        }
+        ReviewCmd::Retry => {
+            s.retry(t.ctx);
+            Ok(())
+        }
         ReviewCmd::Export => export(&s.file).map(|(c, j)| {
             messages.push(format!(
                 "table exported to {} and {}",

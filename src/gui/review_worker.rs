@@ -52,6 +52,13 @@ pub(crate) fn work(
             }
         };
         send(ReviewMsg::Started(key.clone()));
+        let mut last = std::time::Instant::now();
+        let mut on_progress = |p: pipeline::Progress| {
+            if last.elapsed().as_millis() >= 200 {
+                last = std::time::Instant::now();
+                send(ReviewMsg::Progress(p.done, p.total));
+            }
+        };
         let mut crops = Vec::new();
         let mut on_frame = |f: &crate::video::Frame, c: Option<&crate::align::FaceCrops>| {
             if let Some(c) = c {
@@ -70,7 +77,7 @@ pub(crate) fn work(
             enc,
             faces,
             &spec.opts,
-            &mut |_| {},
+            &mut on_progress,
             &mut on_frame,
             cancel,
         ) {

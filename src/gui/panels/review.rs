@@ -234,15 +234,26 @@ fn video_ui(ui: &mut egui::Ui, s: &ReviewSession, rv: &mut ReviewView, cmds: &mu
         None => {
             ui.horizontal(|ui| match s.failed.get(&v.rel) {
                 Some(e) => {
-                    ui.colored_label(FLAGGED, format!("cannot be analysed: {e}"));
+                    ui.colored_label(FLAGGED, format!("not analysed: {e}"));
+                    if ui.button("Retry").clicked() {
+                        cmds.push(Cmd::Review(ReviewCmd::Retry));
+                    }
+                }
+                None if s.analysing.as_deref() == Some(v.rel.as_str()) => {
+                    let (d, t) = s.progress;
+                    ui.spinner();
+                    ui.add(
+                        egui::ProgressBar::new(if t > 0 { d as f32 / t as f32 } else { 0.0 })
+                            .desired_width(240.0)
+                            .text(format!("analysing: {d}/{t} frames")),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        cmds.push(Cmd::Review(ReviewCmd::Cancel));
+                    }
                 }
                 None => {
                     ui.spinner();
-                    ui.label(if s.analysing.as_deref() == Some(v.rel.as_str()) {
-                        "analysing..."
-                    } else {
-                        "waiting for the analysis..."
-                    });
+                    ui.label("waiting for the analysis...");
                 }
             });
         }
