@@ -293,6 +293,20 @@ fn suggest_proposes_suspects_in_the_tables_own_format() {
     std::fs::create_dir_all(set.join("real")).unwrap();
     std::fs::copy(media("cut.mp4"), set.join("real/cut.mp4")).unwrap();
     std::fs::write(set.join("real/broken.mp4"), "not a video").unwrap();
+    // gap.mp4: 1 s of a face, 1.5 s of a grey screen (frames 25 to 62), 1 s of the face.
+    let cap = media("cap12_12s.mp4");
+    let cap = cap.to_string_lossy();
+    ffmpeg(
+        &[
+            "-ss", "1", "-t", "1", "-i", &cap,
+            "-f", "lavfi", "-t", "1.5", "-i", "color=c=gray:s=400x300:r=25",
+            "-ss", "3", "-t", "1", "-i", &cap,
+            "-filter_complex",
+            "[0:v]fps=25,setsar=1[a];[1:v]setsar=1[b];[2:v]fps=25,setsar=1[c];[a][b][c]concat=n=3:v=1[v]",
+            "-map", "[v]", "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p",
+        ],
+        &set.join("real/gap.mp4"),
+    );
     let out = dir.path().join("suspects.csv");
     let o = run_s(&[
         "review".into(),
@@ -322,11 +336,31 @@ fn suggest_proposes_suspects_in_the_tables_own_format() {
         .find(|e| e.video == "real/cut.mp4" && e.reason == Reason::IdentityChange)
         .unwrap_or_else(|| panic!("{:?}", t.entries));
     assert_eq!(change.label, Label::Real);
+    assert!(
+        !t.entries
+            .iter()
+            .any(|e| e.video == "real/cut.mp4" && e.reason == Reason::BadCrops),
+        "the low similarity after the change is the change, not bad crops: {:?}",
+        t.entries
+    );
     let f = change.frames.expect("the frames after the change");
     assert!(
         (110..=140).contains(&f.first),
         "the change is near 5 s (frame 125): {f:?}"
     );
+    let gap: Vec<_> = t
+        .entries
+        .iter()
+        .filter(|e| e.video == "real/gap.mp4")
+        .collect();
+    assert_eq!(gap.len(), 1, "{gap:?}");
+    assert_eq!(gap[0].reason, Reason::NoFace);
+    let f = gap[0].frames.expect("a range, not the whole video");
+    assert!(
+        (20..=30).contains(&f.first) && (55..=62).contains(&f.last),
+        "{f:?}"
+    );
+    assert!(gap[0].note.starts_with("no face for 1."), "{}", gap[0].note);
     // The suggestions can be passed to --exclude as they are.
     let x = ti2net::review::exclude::apply(
         &t,
@@ -357,9 +391,12 @@ fn suggest_proposes_suspects_in_the_tables_own_format() {
         s(&out2),
         "--analyses".into(),
         s(&batch),
+        "--every".into(),
+        "5".into(),
+        "--no-upsample".into(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert!(stderr(&o).contains("(1 analysed, 1 from"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("(2 analysed, 1 from"), "{}", stderr(&o));
     let t2 = Table::read(&out2).unwrap();
     let key = |t: &Table| -> Vec<(String, Option<Frames>, Reason)> {
         t.entries

@@ -136,6 +136,8 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
     }
     // An identity change is what a swap may show; in a real (or unlabelled) video it
     // means another person or a mislabelled fake.
+    // Stretches after an identity change (positions in `f`).
+    let mut changed: Vec<(usize, usize)> = Vec::new();
     if v.label != Label::Fake {
         for c in &r.identity_changes {
             let pos = f
@@ -148,6 +150,7 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
                 .position(|x| x.scene_cut)
                 .map(|k| pos + k)
                 .unwrap_or(f.len() - 1);
+            changed.push((pos, end));
             out.push(entry(
                 dataset,
                 v,
@@ -163,6 +166,10 @@ pub fn from_report(dataset: &str, v: &DatasetVideo, r: &Report, p: &SuggestParam
     for (a, b) in stretches(f, p.min_stretch_s, |x| {
         x.sim_reference.is_some_and(|s| s < p.low_similarity)
     }) {
+        // Far from the reference because another identity took over: said above.
+        if changed.iter().any(|&(s, e)| a >= s && b <= e) {
+            continue;
+        }
         out.push(entry(
             dataset,
             v,
