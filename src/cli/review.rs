@@ -47,6 +47,7 @@ pub struct ReviewArgs {
     /// Analyse every N-th frame (--suggest).
     #[arg(long, default_value_t = 2)]
     every: u32,
+    /// Detect faces without upsampling (--suggest; faster, misses faces under ~80 px).
     #[arg(long)]
     no_upsample: bool,
     #[command(flatten)]
