@@ -347,6 +347,7 @@ pub fn build(
                 ..Default::default()
             },
             threads: cfg.threads.max(1),
+            trim: Default::default(),
         },
         encoder,
         &|p| {

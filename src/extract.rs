@@ -65,7 +65,12 @@ pub fn find_videos(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn part_name(video: &Path) -> String {
+/// The part file's name: a hash of the path (and of the trimmed ranges, when any).
+fn part_name(video: &Path, trim: &[(u64, u64)]) -> String {
+    let mut key = video.to_string_lossy().to_string();
+    if !trim.is_empty() {
+        key.push_str(&format!(" trim {trim:?}"));
+    }
     let stem = video
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
@@ -80,11 +85,7 @@ fn part_name(video: &Path) -> String {
             }
         })
         .collect();
-    format!(
-        "{}-{}",
-        &sha256_bytes(video.to_string_lossy().as_bytes())[..12],
-        safe
-    )
+    format!("{}-{}", &sha256_bytes(key.as_bytes())[..12], safe)
 }
 
 /// Progress of an extraction.
@@ -95,6 +96,9 @@ pub struct ExtractProgress {
     /// Videos found already done (resumed).
     pub skipped: usize,
 }
+
+/// Frame ranges (first, last, inclusive) to leave out of each video (`--exclude`).
+pub type Trims = std::collections::BTreeMap<PathBuf, Vec<(u64, u64)>>;
 
 /// What to extract, and how.
 #[derive(Debug, Clone)]
@@ -107,6 +111,8 @@ pub struct ExtractJob {
     pub opts: AnalyzeOptions,
     /// Parallel workers.
     pub threads: usize,
+    /// Frames left out of some videos.
+    pub trim: Trims,
 }
 
 /// Extracts every video into `parts` (one `.npy` and one `.json` per video), with
@@ -123,6 +129,7 @@ pub fn extract_parts(
         landmarks,
         opts,
         threads,
+        trim,
     } = job;
     let (videos, parts, landmarks, opts, threads) = (
         videos.as_slice(),
@@ -160,7 +167,8 @@ pub fn extract_parts(
                             break;
                         }
                         let video = &videos[i];
-                        let name = part_name(video);
+                        let cut = trim.get(video).map(Vec::as_slice).unwrap_or(&[]);
+                        let name = part_name(video, cut);
                         let row_path = parts.join(format!("{name}.json"));
                         let existing = std::fs::read(&row_path)
                             .ok()
@@ -170,7 +178,9 @@ pub fn extract_parts(
                                 skipped.fetch_add(1, Ordering::SeqCst);
                                 Ok(r)
                             }
-                            _ => extract_one(video, &name, parts, encoder, &faces, opts, cancel),
+                            _ => {
+                                extract_one(video, cut, &name, parts, encoder, &faces, opts, cancel)
+                            }
                         };
                         match row {
                             Ok(r) => {
@@ -210,8 +220,10 @@ pub fn extract_parts(
         .collect())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn extract_one(
     video: &Path,
+    trim: &[(u64, u64)],
     name: &str,
     parts: &Path,
     encoder: &Encoder,
@@ -237,7 +249,14 @@ fn extract_one(
         cancel,
     ) {
         Ok(a) => {
-            let vecs = a.face_vectors();
+            let vecs: Vec<&Vec<f32>> = a
+                .report
+                .frames
+                .iter()
+                .zip(&a.vectors)
+                .filter(|(f, _)| !trim.iter().any(|&(s, e)| (s..=e).contains(&f.index)))
+                .filter_map(|(_, v)| v.as_ref())
+                .collect();
             row.frames = a.report.frames.len();
             row.faces = vecs.len();
             if !a.report.warnings.is_empty() {

@@ -27,6 +27,7 @@ pub mod npy;
 pub mod pipeline;
 pub mod plots;
 pub mod report;
+pub mod review;
 pub mod swap;
 pub mod video;
 

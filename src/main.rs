@@ -66,6 +66,9 @@ enum Command {
     /// Make a graphics face swap (FaceForensics++'s FaceSwap family): the source's face
     /// on the target video's subject, H.264 with the target's audio and a provenance file.
     Swap(cli::SwapArgs),
+    /// Review a dataset for bad examples: the window's review mode, suspects proposed
+    /// from the analysis (--suggest), tables merged and exported.
+    Review(cli::ReviewArgs),
 }
 
 #[derive(Args, Clone)]
@@ -238,6 +241,7 @@ fn run(cli: Cli) -> Result<i32> {
         Some(Command::Blend(a)) => cli::blend(a),
         Some(Command::Swap(a)) => cli::swap(a),
         Some(Command::Demo(d)) => cli::demo(d),
+        Some(Command::Review(a)) => cli::review(a),
     }
 }
 

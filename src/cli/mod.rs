@@ -110,12 +110,19 @@ pub struct ExtractArgs {
     /// Parallel workers (default: the number of cores).
     #[arg(long)]
     threads: Option<usize>,
+    /// A review table: skip the videos it flags, trim the frame ranges it flags.
+    #[arg(long, value_name = "TABLE")]
+    exclude: Option<PathBuf>,
     #[arg(long)]
     force: bool,
 }
 
 pub fn extract(a: ExtractArgs) -> Result<i32> {
     let videos = ti2net::extract::find_videos(&a.inputs)?;
+    let (videos, trim) = match &a.exclude {
+        Some(t) => exclude::for_extract(t, videos)?,
+        None => (videos, Default::default()),
+    };
     if videos.is_empty() {
         bail!(
             "no video files found under {}",
@@ -166,6 +173,7 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
         landmarks,
         opts,
         threads,
+        trim,
     };
     let rows = ti2net::extract::extract_parts(
         &job,
@@ -269,6 +277,10 @@ pub struct TrainArgs {
     /// Continue from OUT's saved state (OUT.state.safetensors).
     #[arg(long)]
     resume: bool,
+    /// A review table: leave out the videos it flags (matched through the
+    /// PREFIX_videos.csv table beside each identity file).
+    #[arg(long, value_name = "TABLE")]
+    exclude: Option<PathBuf>,
     #[arg(long)]
     cuda: bool,
     #[arg(long)]
@@ -293,9 +305,22 @@ pub fn train(a: TrainArgs) -> Result<i32> {
             }
         }
     };
+    let (real_groups, fake_groups) = (
+        groups(&a.real_groups, real.videos.len())?,
+        groups(&a.fake_groups, fake.videos.len())?,
+    );
+    let (real, real_groups, fake, fake_groups) = match &a.exclude {
+        Some(t) => {
+            let table = ti2net::review::Table::read(t)?;
+            let (r, rg) = exclude::for_train(&table, t, real, real_groups)?;
+            let (f, fg) = exclude::for_train(&table, t, fake, fake_groups)?;
+            (r, rg, f, fg)
+        }
+        None => (real, real_groups, fake, fake_groups),
+    };
     let data = TrainData {
-        real_groups: groups(&a.real_groups, real.videos.len())?,
-        fake_groups: groups(&a.fake_groups, fake.videos.len())?,
+        real_groups,
+        fake_groups,
         real,
         fake,
         encoder: Some(a.encoder.name().to_string()),
@@ -512,3 +537,6 @@ pub fn blend(a: BlendArgs) -> Result<i32> {
 
 mod swap;
 pub use swap::{demo, swap, DemoCommand, SwapArgs};
+mod review;
+pub use review::{review, ReviewArgs};
+mod exclude;

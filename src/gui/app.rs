@@ -17,18 +17,26 @@ use std::time::{Duration, Instant};
 pub enum Tab {
     Analysis,
     Swap,
+    Review,
     Training,
     Settings,
 }
 
 impl Tab {
     /// The tabs in the order of the top bar.
-    pub const ALL: [Tab; 4] = [Tab::Analysis, Tab::Swap, Tab::Training, Tab::Settings];
+    pub const ALL: [Tab; 5] = [
+        Tab::Analysis,
+        Tab::Swap,
+        Tab::Review,
+        Tab::Training,
+        Tab::Settings,
+    ];
 
     pub fn label(self) -> &'static str {
         match self {
             Tab::Analysis => "Analysis",
             Tab::Swap => "Swap",
+            Tab::Review => "Review",
             Tab::Training => "Training",
             Tab::Settings => "Settings",
         }
@@ -81,6 +89,24 @@ impl App {
             app.send(Cmd::Open(v));
             app.apply(&cc.egui_ctx);
         }
+        app
+    }
+
+    /// Opens the Review tab on the dataset at `dir` with the table at `table`.
+    pub fn review(
+        cc: &eframe::CreationContext<'_>,
+        dir: PathBuf,
+        table: PathBuf,
+        annotator: String,
+    ) -> Self {
+        let mut app = Self::new(cc, None);
+        let f = &mut app.settings.review;
+        f.dir = dir.display().to_string();
+        f.table = table.display().to_string();
+        f.annotator = annotator;
+        app.view.tab = Tab::Review;
+        app.send(Cmd::Review(super::review::ReviewCmd::Open));
+        app.apply(&cc.egui_ctx);
         app
     }
 
@@ -145,7 +171,8 @@ impl App {
         if let Some(p) = dropped.into_iter().next() {
             self.send(Cmd::Open(p));
         }
-        if !ctx.egui_wants_keyboard_input() {
+        // The Review tab reads its own keys.
+        if !ctx.egui_wants_keyboard_input() && self.view.tab != Tab::Review {
             ctx.input(|i| {
                 if i.key_pressed(egui::Key::ArrowRight) {
                     self.pending.push(Cmd::Step(1));
@@ -188,6 +215,13 @@ impl App {
         match self.view.tab {
             Tab::Analysis => panels::analysis::ui(ui, &self.state, &mut self.view, cmds),
             Tab::Swap => panels::swap::ui(ui, &mut self.settings.swap, &self.state, cmds),
+            Tab::Review => panels::review::ui(
+                ui,
+                &mut self.settings.review,
+                &mut self.view.review,
+                &self.state,
+                cmds,
+            ),
             Tab::Training => panels::training::ui(ui, &mut self.settings.train, &self.state, cmds),
             Tab::Settings => panels::settings::ui(ui, &mut self.settings, &self.state, &self.stats),
         }

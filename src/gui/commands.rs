@@ -51,6 +51,8 @@ pub enum Cmd {
     CancelSwap,
     /// Write the swap bench's comparison as PNG.
     ExportComparison,
+    /// The Review tab's commands.
+    Review(super::review::ReviewCmd),
     /// A notice for the user (in the messages bar).
     Message(String),
     DismissMessages,
@@ -182,6 +184,7 @@ fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
                 .push(format!("comparison written to {}", p.display())),
             Err(e) => t.state.messages.push(e.to_string()),
         },
+        Cmd::Review(c) => super::review::apply(c, t),
         Cmd::Message(m) => t.state.messages.push(m),
         Cmd::DismissMessages => t.state.messages.clear(),
     }

@@ -10,11 +10,14 @@
 //! - [`state`]: what the app knows, apart from the view state;
 //! - [`settings`]: what it remembers between runs;
 //! - [`panels`]: one file per panel or tab.
+//! - [`review`]: the Review tab's dataset, table and analysis worker.
 
 pub mod app;
 pub mod commands;
 pub mod job;
 pub mod panels;
+pub mod review;
+mod review_worker;
 pub mod settings;
 pub mod state;
 pub mod swap_bench;
@@ -35,9 +38,28 @@ pub(crate) fn lower_priority() {
     }
 }
 
+/// Opens the window on the Review tab: the dataset at `dir`, the table at `table`.
+pub fn run_review(
+    dataset: crate::review::Dataset,
+    table: PathBuf,
+    annotator: String,
+) -> anyhow::Result<()> {
+    run_app(Box::new(move |cc| {
+        App::review(cc, dataset.root.clone(), table, annotator)
+    }))
+}
+
 /// Opens the window; with a video, its analysis starts at once (with `checkpoint` as
 /// the detector when given).
 pub fn run(video: Option<PathBuf>, checkpoint: Option<PathBuf>) -> anyhow::Result<()> {
+    run_app(Box::new(move |cc| {
+        App::with_checkpoint(cc, video, checkpoint)
+    }))
+}
+
+type MakeApp = Box<dyn FnOnce(&eframe::CreationContext<'_>) -> App>;
+
+fn run_app(make: MakeApp) -> anyhow::Result<()> {
     let options = eframe::NativeOptions {
         viewport: egui::ViewportBuilder::default()
             .with_title("ti2net")
@@ -49,7 +71,7 @@ pub fn run(video: Option<PathBuf>, checkpoint: Option<PathBuf>) -> anyhow::Resul
     eframe::run_native(
         "ti2net",
         options,
-        Box::new(move |cc| Ok(Box::new(App::with_checkpoint(cc, video, checkpoint)))),
+        Box::new(move |cc| Ok(Box::new(make(cc)))),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

@@ -24,6 +24,7 @@ pub struct Settings {
     pub recent: Vec<String>,
     pub train: TrainForm,
     pub swap: super::swap_bench::SwapForm,
+    pub review: super::review::ReviewForm,
 }
 
 impl Default for Settings {
@@ -42,6 +43,7 @@ impl Default for Settings {
             recent: Vec::new(),
             train: TrainForm::default(),
             swap: Default::default(),
+            review: Default::default(),
         }
     }
 }

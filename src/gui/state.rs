@@ -24,6 +24,8 @@ pub struct State {
     pub training: TrainingState,
     /// The swap bench: its worker and its comparison.
     pub swap: super::swap_bench::SwapBench,
+    /// The Review tab: the dataset, its table and the analyses.
+    pub review: super::review::ReviewState,
     /// The people of the corpus (`assets/corpus.tsv`), offered by the swap bench.
     pub people: Vec<crate::demo::Person>,
     /// Errors and notices for the user, shown at the bottom until dismissed.
@@ -104,6 +106,8 @@ pub struct View {
     pub path_input: String,
     /// Where the identity curves were drawn last pass (screen <-> plot coordinates).
     pub curves_transform: Option<egui_plot::PlotTransform>,
+    /// The Review tab's reason, note and frame selection.
+    pub review: super::review::ReviewView,
 }
 
 impl Default for View {
@@ -118,6 +122,7 @@ impl Default for View {
             pair: None,
             path_input: String::new(),
             curves_transform: None,
+            review: Default::default(),
         }
     }
 }
@@ -129,6 +134,9 @@ impl State {
         self.analysis.poll(ctx, view, &mut self.messages);
         self.training.poll(form, &mut self.messages);
         self.swap.poll(ctx, &mut self.messages);
+        if let Some(r) = &mut self.review.session {
+            r.poll(ctx, &mut self.messages);
+        }
     }
 }
 

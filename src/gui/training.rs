@@ -232,6 +232,7 @@ pub fn start_extraction(
                 threads: std::thread::available_parallelism()
                     .map(|n| n.get())
                     .unwrap_or(1),
+                trim: Default::default(),
             };
             let rows = crate::extract::extract_parts(
                 &job,

@@ -13,6 +13,7 @@ pub mod frame_view;
 pub mod matrix;
 pub mod messages;
 pub mod pair;
+pub mod review;
 pub mod settings;
 pub mod stats;
 pub mod swap;

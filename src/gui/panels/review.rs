@@ -1,0 +1,450 @@
+//! The Review tab (annotators): open a dataset and its table, go through the queue
+//! ("n of N reviewed"), see each video's face strip and identity curves, select
+//! frames by dragging on either, and flag the video or the frames with a reason and
+//! a note; suggestions from the analysis are accepted or dismissed with a key.
+//!
+//! Keys: 1-8 reason, F flag the video, R flag the selected frames, A / D accept /
+//! dismiss the suggestion, N or Right next, P or Left previous, Esc clear the selection.
+
+use crate::gui::commands::Cmd;
+use crate::gui::review::{Cached, ReviewCmd, ReviewForm, ReviewSession, ReviewView, CROP_SIDE};
+use crate::gui::state::State;
+use crate::review::{Action, Frames, Reason, Status};
+use eframe::egui::{self, Color32, Key};
+use egui_plot::{Line, Plot, PlotPoints, Polygon};
+
+const FLAGGED: Color32 = Color32::from_rgb(230, 80, 70);
+const SUGGESTED: Color32 = Color32::from_rgb(240, 170, 40);
+const SELECTED: Color32 = Color32::from_rgb(90, 160, 255);
+
+/// The keyboard, unless a text field has the focus.
+fn keys_ui(ui: &egui::Ui, rv: &mut ReviewView, cmds: &mut Vec<Cmd>) {
+    if ui.ctx().egui_wants_keyboard_input() {
+        return;
+    }
+    let digits = [
+        Key::Num1,
+        Key::Num2,
+        Key::Num3,
+        Key::Num4,
+        Key::Num5,
+        Key::Num6,
+        Key::Num7,
+        Key::Num8,
+    ];
+    ui.input(|i| {
+        for (k, r) in digits.iter().zip(Reason::ALL) {
+            if i.key_pressed(*k) {
+                rv.reason = r;
+            }
+        }
+        let mut send = |c: ReviewCmd| cmds.push(Cmd::Review(c));
+        if i.key_pressed(Key::F) {
+            send(ReviewCmd::FlagVideo);
+        }
+        if i.key_pressed(Key::R) {
+            send(ReviewCmd::FlagRange);
+        }
+        if i.key_pressed(Key::A) {
+            send(ReviewCmd::Decide(true));
+        }
+        if i.key_pressed(Key::D) {
+            send(ReviewCmd::Decide(false));
+        }
+        if i.key_pressed(Key::N) || i.key_pressed(Key::ArrowRight) {
+            send(ReviewCmd::Next);
+        }
+        if i.key_pressed(Key::P) || i.key_pressed(Key::ArrowLeft) {
+            send(ReviewCmd::Prev);
+        }
+        if i.key_pressed(Key::Escape) {
+            rv.selection = None;
+        }
+    });
+}
+
+fn open_ui(ui: &mut egui::Ui, form: &mut ReviewForm, cmds: &mut Vec<Cmd>) {
+    ui.horizontal(|ui| {
+        ui.label("Dataset");
+        ui.add(
+            egui::TextEdit::singleline(&mut form.dir)
+                .hint_text("folder: FaceForensics++, Celeb-DF v2 or videos")
+                .desired_width(280.0),
+        );
+        if ui.button("Browse...").clicked() {
+            if let Some(p) = rfd::FileDialog::new().pick_folder() {
+                form.dir = p.display().to_string();
+            }
+        }
+        ui.label("Table");
+        ui.add(
+            egui::TextEdit::singleline(&mut form.table)
+                .hint_text("<dataset>.review.json")
+                .desired_width(220.0),
+        );
+        ui.label("Annotator");
+        ui.add(egui::TextEdit::singleline(&mut form.annotator).desired_width(100.0));
+        ui.label("every");
+        ui.add(
+            egui::DragValue::new(&mut form.every)
+                .range(1..=30)
+                .suffix(" frames"),
+        );
+        if ui.button("Open dataset").clicked() {
+            cmds.push(Cmd::Review(ReviewCmd::Open));
+        }
+    });
+}
+
+pub fn ui(
+    ui: &mut egui::Ui,
+    form: &mut ReviewForm,
+    rv: &mut ReviewView,
+    state: &State,
+    cmds: &mut Vec<Cmd>,
+) {
+    open_ui(ui, form, cmds);
+    ui.separator();
+    let Some(s) = &state.review.session else {
+        ui.label("Open a folder of videos or a dataset (FaceForensics++, Celeb-DF v2): its labels come from the layout, flags go to the table, saved after every action.");
+        return;
+    };
+    keys_ui(ui, rv, cmds);
+    let (n, total) = s.reviewed();
+    ui.horizontal(|ui| {
+        ui.strong(format!("{} ({})", s.dataset.name, s.dataset.layout.name()));
+        ui.add(egui::ProgressBar::new(n as f32 / total.max(1) as f32).desired_width(160.0));
+        ui.label(format!("{n} of {total} reviewed"));
+        ui.label(format!(
+            "table: {} ({} entries)",
+            s.file.path.display(),
+            s.file.table.entries.len()
+        ));
+        if ui.button("Export CSV + JSON").clicked() {
+            cmds.push(Cmd::Review(ReviewCmd::Export));
+        }
+    });
+    egui::Panel::left("review-queue")
+        .resizable(true)
+        .default_size(240.0)
+        .show(ui, |ui| queue_ui(ui, s, cmds));
+    egui::ScrollArea::vertical().show(ui, |ui| video_ui(ui, s, rv, cmds));
+}
+
+fn queue_ui(ui: &mut egui::Ui, s: &ReviewSession, cmds: &mut Vec<Cmd>) {
+    let row = ui.text_style_height(&egui::TextStyle::Button) + ui.spacing().item_spacing.y;
+    // Only the visible rows are laid out (datasets hold thousands of videos).
+    egui::ScrollArea::vertical().show_rows(ui, row, s.dataset.videos.len(), |ui, rows| {
+        for i in rows {
+            let v = &s.dataset.videos[i];
+            let flags = s
+                .file
+                .table
+                .of_video(&v.rel)
+                .filter(|(_, e)| e.status == Status::Flagged)
+                .count();
+            let seen = if s.file.table.is_reviewed(&v.rel) {
+                "[x]"
+            } else {
+                "[ ]"
+            };
+            let text = format!(
+                "{seen} {} [{}]{}",
+                v.rel,
+                v.label.name(),
+                if flags > 0 {
+                    format!(" ({flags} flagged)")
+                } else {
+                    String::new()
+                }
+            );
+            if ui.selectable_label(i == s.pos, text).clicked() {
+                cmds.push(Cmd::Review(ReviewCmd::Go(i)));
+            }
+        }
+    });
+}
+
+fn video_ui(ui: &mut egui::Ui, s: &ReviewSession, rv: &mut ReviewView, cmds: &mut Vec<Cmd>) {
+    let v = s.current();
+    ui.horizontal(|ui| {
+        if ui.button("< Previous (P)").clicked() {
+            cmds.push(Cmd::Review(ReviewCmd::Prev));
+        }
+        ui.heading(format!(
+            "{} / {}: {}",
+            s.pos + 1,
+            s.dataset.videos.len(),
+            v.rel
+        ));
+        ui.label(egui::RichText::new(format!("label: {}", v.label.name())).strong());
+        if ui.button("Next (N) >").clicked() {
+            cmds.push(Cmd::Review(ReviewCmd::Next));
+        }
+    });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Reason:");
+        for (k, r) in Reason::ALL.into_iter().enumerate() {
+            ui.selectable_value(&mut rv.reason, r, format!("{} {}", k + 1, r.describe()));
+        }
+    });
+    ui.horizontal(|ui| {
+        ui.label("Note");
+        ui.add(
+            egui::TextEdit::singleline(&mut rv.note)
+                .hint_text("optional")
+                .desired_width(320.0),
+        );
+        if ui.button("Flag video (F)").clicked() {
+            cmds.push(Cmd::Review(ReviewCmd::FlagVideo));
+        }
+        let sel = rv
+            .selection
+            .map(|f| format!("Flag frames {} (R)", f.text()));
+        if ui
+            .add_enabled(
+                sel.is_some(),
+                egui::Button::new(sel.unwrap_or_else(|| "Flag frames (R): drag to select".into())),
+            )
+            .clicked()
+        {
+            cmds.push(Cmd::Review(ReviewCmd::FlagRange));
+        }
+    });
+    match s.cache.get(&v.rel) {
+        Some(c) => {
+            // Flagged (red) and suggested (orange) ranges, marked on the strip too.
+            let marks: Vec<(Frames, Color32)> = s
+                .file
+                .table
+                .of_video(&v.rel)
+                .filter(|(_, e)| e.status != Status::Dismissed)
+                .filter_map(|(_, e)| {
+                    let colour = if e.status == Status::Flagged {
+                        FLAGGED
+                    } else {
+                        SUGGESTED
+                    };
+                    e.frames.map(|f| (f, colour))
+                })
+                .collect();
+            strip_ui(ui, c, rv, &marks);
+            curves_ui(ui, s, c, rv);
+        }
+        None => {
+            ui.horizontal(|ui| match s.failed.get(&v.rel) {
+                Some(e) => {
+                    ui.colored_label(FLAGGED, format!("not analysed: {e}"));
+                    if ui.button("Retry").clicked() {
+                        cmds.push(Cmd::Review(ReviewCmd::Retry));
+                    }
+                }
+                None if s.analysing.as_deref() == Some(v.rel.as_str()) => {
+                    let (d, t) = s.progress;
+                    ui.spinner();
+                    ui.add(
+                        egui::ProgressBar::new(if t > 0 { d as f32 / t as f32 } else { 0.0 })
+                            .desired_width(240.0)
+                            .text(format!("analysing: {d}/{t} frames")),
+                    );
+                    if ui.button("Cancel").clicked() {
+                        cmds.push(Cmd::Review(ReviewCmd::Cancel));
+                    }
+                }
+                None => {
+                    ui.spinner();
+                    ui.label("waiting for the analysis...");
+                }
+            });
+        }
+    }
+    entries_ui(ui, s, cmds);
+}
+
+/// The frame under the pointer, from an x position in the strip.
+fn strip_frame(c: &Cached, rect: egui::Rect, x: f32) -> Option<u64> {
+    let k = ((x - rect.left()) / CROP_SIDE as f32).floor();
+    (k >= 0.0)
+        .then(|| c.crops.get(k as usize).map(|(i, _)| *i))
+        .flatten()
+}
+
+fn strip_ui(ui: &mut egui::Ui, c: &Cached, rv: &mut ReviewView, marks: &[(Frames, Color32)]) {
+    ui.label(format!(
+        "Face strip ({} crops): drag to select frames",
+        c.crops.len()
+    ));
+    egui::ScrollArea::horizontal()
+        .id_salt("review-strip")
+        .show(ui, |ui| {
+            let side = CROP_SIDE as f32;
+            let size = egui::vec2(side * c.crops.len().max(1) as f32, side);
+            let (rect, resp) = ui.allocate_exact_size(size, egui::Sense::click_and_drag());
+            let painter = ui.painter_at(rect);
+            for (k, (i, t)) in c.crops.iter().enumerate() {
+                let r = egui::Rect::from_min_size(
+                    rect.min + egui::vec2(k as f32 * side, 0.0),
+                    egui::vec2(side, side),
+                );
+                painter.image(
+                    t.id(),
+                    r,
+                    egui::Rect::from_min_max(egui::pos2(0.0, 0.0), egui::pos2(1.0, 1.0)),
+                    Color32::WHITE,
+                );
+                for (f, colour) in marks {
+                    if f.contains(*i) {
+                        let bar = egui::Rect::from_min_max(
+                            r.left_bottom() - egui::vec2(0.0, 6.0),
+                            r.right_bottom(),
+                        );
+                        painter.rect_filled(bar, 0.0, *colour);
+                    }
+                }
+                if rv.selection.is_some_and(|f| f.contains(*i)) {
+                    painter.rect_filled(r, 0.0, SELECTED.gamma_multiply(0.35));
+                }
+            }
+            if let Some(p) = resp.interact_pointer_pos() {
+                if let Some(f) = strip_frame(c, rect, p.x) {
+                    select(rv, f, resp.drag_started() || resp.clicked());
+                }
+            }
+        });
+}
+
+/// Starts (`start`) or extends the selection to `frame`.
+fn select(rv: &mut ReviewView, frame: u64, start: bool) {
+    if start || rv.anchor.is_none() {
+        rv.anchor = Some(frame);
+    }
+    let a = rv.anchor.unwrap_or(frame);
+    rv.selection = Some(Frames::new(a, frame));
+}
+
+fn band(name: String, f: Frames, colour: Color32) -> Polygon<'static> {
+    let (a, b) = (f.first as f64, f.last as f64 + 0.5);
+    Polygon::new(
+        name,
+        PlotPoints::from(vec![[a, -0.2], [b, -0.2], [b, 1.05], [a, 1.05]]),
+    )
+    .fill_color(colour.gamma_multiply(0.25))
+    .stroke(egui::Stroke::new(1.0, colour))
+}
+
+fn curves_ui(ui: &mut egui::Ui, s: &ReviewSession, c: &Cached, rv: &mut ReviewView) {
+    ui.label(
+        "Identity over time (by frame): drag to select frames; red: flagged, orange: suggested",
+    );
+    let r = &c.report;
+    let pts = |f: fn(&crate::report::FrameRecord) -> Option<f32>| -> PlotPoints<'static> {
+        r.frames
+            .iter()
+            .filter_map(|x| f(x).map(|v| [x.index as f64, v as f64]))
+            .collect()
+    };
+    let (refs, prev) = (pts(|f| f.sim_reference), pts(|f| f.sim_previous));
+    let bands: Vec<Polygon<'static>> = s
+        .file
+        .table
+        .of_video(&s.current().rel)
+        .filter(|(_, e)| e.status != Status::Dismissed)
+        .filter_map(|(i, e)| {
+            let colour = if e.status == Status::Flagged {
+                FLAGGED
+            } else {
+                SUGGESTED
+            };
+            e.frames
+                .map(|f| band(format!("entry {}", i + 1), f, colour))
+        })
+        .collect();
+    let sel = rv.selection.map(|f| band("selection".into(), f, SELECTED));
+    let resp = Plot::new("review-curves")
+        .height(200.0)
+        .include_y(-0.2)
+        .include_y(1.05)
+        .x_axis_label("frame")
+        .allow_drag(false)
+        .allow_zoom(false)
+        .allow_scroll(false)
+        .allow_boxed_zoom(false)
+        .allow_double_click_reset(false)
+        .show(ui, move |p| {
+            for b in bands {
+                p.polygon(b);
+            }
+            if let Some(b) = sel {
+                p.polygon(b);
+            }
+            p.line(
+                Line::new("to the previous frame", prev).color(Color32::from_rgb(200, 200, 200)),
+            );
+            p.line(
+                Line::new("to the reference", refs)
+                    .color(SELECTED)
+                    .width(1.5),
+            );
+            p.pointer_coordinate()
+        });
+    rv.curves_transform = Some(resp.transform);
+    let response = &resp.response;
+    if response.is_pointer_button_down_on() || response.drag_started() || response.clicked() {
+        if let Some(pt) = resp.inner {
+            let frame = nearest_frame(r, pt.x);
+            select(
+                rv,
+                frame,
+                response.drag_started() || (response.clicked() && !response.dragged()),
+            );
+        }
+    }
+}
+
+fn nearest_frame(r: &crate::report::Report, x: f64) -> u64 {
+    r.frames
+        .iter()
+        .min_by(|a, b| {
+            (a.index as f64 - x)
+                .abs()
+                .total_cmp(&(b.index as f64 - x).abs())
+        })
+        .map(|f| f.index)
+        .unwrap_or(0)
+}
+
+fn entries_ui(ui: &mut egui::Ui, s: &ReviewSession, cmds: &mut Vec<Cmd>) {
+    ui.separator();
+    ui.label("This video in the table (A / D accept / dismiss the first suggestion):");
+    egui::Grid::new("review-entries")
+        .striped(true)
+        .show(ui, |ui| {
+            for (i, e) in s.file.table.of_video(&s.current().rel) {
+                let colour = match e.status {
+                    Status::Flagged => FLAGGED,
+                    Status::Suggested => SUGGESTED,
+                    Status::Dismissed => Color32::GRAY,
+                };
+                ui.colored_label(colour, e.status.name());
+                ui.label(e.reason.describe());
+                ui.label(
+                    e.frames
+                        .map(|f| format!("frames {}", f.text()))
+                        .unwrap_or_else(|| "whole video".into()),
+                );
+                ui.label(&e.note);
+                ui.label(format!("{} {}", e.annotator, e.time));
+                if e.status == Status::Suggested {
+                    if ui.small_button("Accept").clicked() {
+                        cmds.push(Cmd::Review(ReviewCmd::Act(Action::Accept(i))));
+                    }
+                    if ui.small_button("Dismiss").clicked() {
+                        cmds.push(Cmd::Review(ReviewCmd::Act(Action::Dismiss(i))));
+                    }
+                } else if ui.small_button("Remove").clicked() {
+                    cmds.push(Cmd::Review(ReviewCmd::Act(Action::Remove(i))));
+                }
+                ui.end_row();
+            }
+        });
+}
