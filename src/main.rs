@@ -2,7 +2,7 @@
 
 use anyhow::{bail, Result};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use ti2net::align::FaceCrops;
 use ti2net::encoder::{self, Encoder, EncoderKind};
 use ti2net::faces::FaceAnalyzer;
