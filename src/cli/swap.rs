@@ -143,10 +143,10 @@ pub struct DemoBuildArgs {
     /// Work folder for the clips, swaps and identity vectors (kept between runs).
     #[arg(long)]
     work: Option<PathBuf>,
-    /// The checkpoint (default: weights/ti2net-demo.safetensors).
+    /// The checkpoint (default: ti2net-demo.safetensors in the models folder).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// The model card (default: weights/ti2net-demo.md).
+    /// The model card (default: ti2net-demo.md in the models folder).
     #[arg(long)]
     card: Option<PathBuf>,
     /// People kept out of training (comma-separated ids of the corpus).
