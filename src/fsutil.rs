@@ -64,6 +64,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
     Ok(())
 }
 
+/// Writes `img` as a PNG to `path` atomically; refuses to replace an existing file
+/// unless `overwrite` is set.
+pub fn write_png<P>(
+    path: &Path,
+    img: &image::ImageBuffer<P, Vec<P::Subpixel>>,
+    overwrite: bool,
+) -> Result<()>
+where
+    P: image::PixelWithColorType,
+    [P::Subpixel]: image::EncodableLayout,
+{
+    if !overwrite && path.exists() {
+        return Err(Error::Exists(path.to_path_buf()));
+    }
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| Error::Other(format!("{}: cannot encode the PNG ({e})", path.display())))?;
+    write_atomic(path, &bytes, overwrite)
+}
+
 /// Writes to `path`, or to standard output when `path` is `-`.
 pub fn write_output(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
     if path.as_os_str() == "-" {

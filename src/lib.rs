@@ -22,6 +22,7 @@ pub mod models;
 pub mod npy;
 pub mod pipeline;
 pub mod plots;
+pub mod provenance;
 pub mod report;
 pub mod swap;
 pub mod video;

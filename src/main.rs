@@ -320,27 +320,27 @@ fn crops_dir(dir: &Option<PathBuf>, force: bool) -> Result<()> {
     Ok(())
 }
 
-fn save_crops(dir: &Path, stem: &str, c: &FaceCrops) -> ti2net::Result<()> {
-    for (name, res) in [
-        (
-            format!("{stem}_aligned.png"),
-            c.aligned.save(dir.join(format!("{stem}_aligned.png"))),
-        ),
-        (
-            format!("{stem}_square.png"),
-            c.square.save(dir.join(format!("{stem}_square.png"))),
-        ),
-    ] {
-        res.map_err(|e| {
-            ti2net::Error::Other(format!("{}: cannot write ({e})", dir.join(name).display()))
-        })?;
-    }
-    Ok(())
+/// Writes both crops atomically; an existing crop is replaced only with `--force`.
+fn save_crops(dir: &Path, stem: &str, c: &FaceCrops, force: bool) -> ti2net::Result<()> {
+    use ti2net::fsutil::write_png;
+    write_png(&dir.join(format!("{stem}_aligned.png")), &c.aligned, force)?;
+    write_png(&dir.join(format!("{stem}_square.png")), &c.square, force)
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<i32> {
+    let sidecar = a
+        .vectors
+        .as_ref()
+        .filter(|p| p.as_os_str() != "-")
+        .map(|p| ti2net::provenance::sidecar_path(p));
     check_outputs(
-        &[&Some(a.json.clone()), &a.csv, &a.vectors, &a.matrix],
+        &[
+            &Some(a.json.clone()),
+            &a.csv,
+            &a.vectors,
+            &a.matrix,
+            &sidecar,
+        ],
         a.force,
     )?;
     let plot_paths = a.plots.as_ref().map(|dir| {
@@ -409,7 +409,7 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
     };
     let crops = a.crops.clone();
     let mut on_crop = |frame: &ti2net::video::Frame, c: Option<&FaceCrops>| match (&crops, c) {
-        (Some(d), Some(c)) => save_crops(d, &format!("{:06}", frame.index), c),
+        (Some(d), Some(c)) => save_crops(d, &format!("{:06}", frame.index), c, a.force),
         _ => Ok(()),
     };
     let cancel = AtomicBool::new(false);
@@ -439,6 +439,11 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
             &npy::f32_matrix_bytes(vecs.len(), encoder::ID_DIM, &flat)?,
             a.force,
         )?;
+        if p.as_os_str() != "-" {
+            // What made the vectors, for `blend` and `train`.
+            let prov = ti2net::extract::provenance(&enc, &opts);
+            ti2net::provenance::write(p, &prov, a.force)?;
+        }
     }
     // The similarity matrix, computed once for --matrix and --plots, at a bounded
     // resolution: at most MAX_MATRIX_CELLS cells a side, each the mean over a block of
@@ -548,7 +553,7 @@ fn embed(a: EmbedArgs) -> Result<i32> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
-            save_crops(d, &format!("{k:03}_{stem}"), c)
+            save_crops(d, &format!("{k:03}_{stem}"), c, a.force)
         }
         None => Ok(()),
     };

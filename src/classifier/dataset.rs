@@ -24,6 +24,8 @@ pub struct IdSet {
     pub videos: Vec<IdVideo>,
     pub ids_sha256: String,
     pub lens_sha256: Option<String>,
+    /// What made it (its sidecar), when known.
+    pub provenance: Option<crate::provenance::IdProvenance>,
 }
 
 /// Loads an identity file; without `lens`, the whole file is one video.
@@ -85,5 +87,16 @@ pub fn load(ids: &Path, lens: Option<&Path>) -> Result<IdSet> {
         videos,
         ids_sha256: sha256_file(ids)?,
         lens_sha256: lens.map(sha256_file).transpose()?,
+        provenance: crate::provenance::read(ids)?,
     })
+}
+
+/// The encoder that made `sets`, from their provenance sidecars (which must agree),
+/// else `flag` (the user's `--encoder`); see [`crate::provenance::resolve_encoder`].
+pub fn encoder_of(sets: &[&IdSet], flag: Option<&str>) -> Result<String> {
+    let v: Vec<(&Path, Option<&crate::provenance::IdProvenance>)> = sets
+        .iter()
+        .map(|s| (s.ids_path.as_path(), s.provenance.as_ref()))
+        .collect();
+    crate::provenance::resolve_encoder(&v, flag)
 }

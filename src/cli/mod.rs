@@ -127,7 +127,8 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
     let lens = PathBuf::from(format!("{prefix}_lens.npy"));
     let table = PathBuf::from(format!("{prefix}_videos.csv"));
     let parts = PathBuf::from(format!("{prefix}.parts"));
-    for p in [&ids, &lens, &table] {
+    let sidecar = ti2net::provenance::sidecar_path(&ids);
+    for p in [&ids, &lens, &table, &sidecar] {
         if p.exists() && !a.force {
             return Err(ti2net::Error::Exists(p.clone()).into());
         }
@@ -156,6 +157,7 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
         "extract [{bar:40}] {pos}/{len} videos eta {eta} {msg}",
     );
     let cancel = AtomicBool::new(false);
+    let redone = std::sync::atomic::AtomicUsize::new(0);
     let job = ti2net::extract::ExtractJob {
         videos: videos.clone(),
         parts: parts.clone(),
@@ -167,6 +169,7 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
         &job,
         &enc,
         &|p| {
+            redone.fetch_max(p.redone, std::sync::atomic::Ordering::Relaxed);
             pb.set_position(p.videos_done as u64);
             if p.skipped > 0 {
                 pb.set_message(format!("({} resumed)", p.skipped));
@@ -175,7 +178,16 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
         &cancel,
     )?;
     pb.finish_and_clear();
-    ti2net::extract::assemble(&rows, &parts, &ids, &lens, a.force)?;
+    let redone = redone.load(std::sync::atomic::Ordering::Relaxed);
+    if redone > 0 {
+        eprintln!(
+            "note: {redone} video(s) in {} had been extracted with other settings and were redone ({})",
+            parts.display(),
+            ti2net::extract::provenance(&enc, &job.opts).describe()
+        );
+    }
+    let prov = ti2net::extract::provenance(&enc, &job.opts);
+    ti2net::extract::assemble(&rows, &parts, &ids, &lens, &prov, a.force)?;
     ti2net::fsutil::write_atomic(
         &table,
         ti2net::extract::table_csv(&rows).as_bytes(),
@@ -231,9 +243,10 @@ pub struct TrainArgs {
     real_groups: Option<PathBuf>,
     #[arg(long, requires = "real_groups")]
     fake_groups: Option<PathBuf>,
-    /// Encoder the vectors came from (recorded in the checkpoint).
-    #[arg(long, value_enum, default_value_t = EncoderKind::Mobilefacenet)]
-    encoder: EncoderKind,
+    /// Encoder the vectors came from (recorded in the checkpoint). Read from the
+    /// identity files' provenance sidecars; needed only for files without one.
+    #[arg(long, value_enum)]
+    encoder: Option<EncoderKind>,
     #[arg(long, default_value_t = 100)]
     epochs: usize,
     #[arg(long, default_value_t = 1e-5)]
@@ -289,12 +302,13 @@ pub fn train(a: TrainArgs) -> Result<i32> {
             }
         }
     };
+    let encoder = dataset::encoder_of(&[&real, &fake], a.encoder.map(|e| e.name()))?;
     let data = TrainData {
         real_groups: groups(&a.real_groups, real.videos.len())?,
         fake_groups: groups(&a.fake_groups, fake.videos.len())?,
         real,
         fake,
-        encoder: Some(a.encoder.name().to_string()),
+        encoder: Some(encoder),
     };
     let cfg = TrainConfig {
         epochs: a.epochs,
@@ -462,8 +476,10 @@ pub struct BlendArgs {
 
 pub fn blend(a: BlendArgs) -> Result<i32> {
     let mut tracks = Vec::new();
+    let mut sets = Vec::new();
     for t in &a.tracks {
         let s = dataset::load(t, None)?;
+        sets.push(s.clone());
         if s.videos[0].len < a.len {
             bail!(
                 "{}: holds {} vectors, fewer than --len {}",
@@ -485,6 +501,18 @@ pub fn blend(a: BlendArgs) -> Result<i32> {
     let Some(((real, rl), (fake, fl))) = ti2net::classifier::synth::blend(&tracks, &p) else {
         bail!("blending needs at least two tracks of --len vectors");
     };
+    // The blends keep their tracks' provenance when all of them have the same one.
+    let provs: Vec<_> = sets.iter().map(|s| s.provenance.clone()).collect();
+    let prov = match provs.first() {
+        Some(Some(p0))
+            if provs
+                .iter()
+                .all(|p| p.as_ref().is_some_and(|p| p.same_settings(p0))) =>
+        {
+            Some(p0.clone())
+        }
+        _ => None,
+    };
     let prefix = a.out.to_string_lossy().to_string();
     let n = |v: &Vec<i64>| v.iter().sum::<i64>() as usize;
     for (name, data, lens) in [("real", &real, &rl), ("fake", &fake, &fl)] {
@@ -496,6 +524,9 @@ pub fn blend(a: BlendArgs) -> Result<i32> {
             a.force,
         )?;
         ti2net::fsutil::write_atomic(&lp, &ti2net::npy::i64_vector_bytes(lens)?, a.force)?;
+        if let Some(p) = &prov {
+            ti2net::provenance::write(&ids, p, a.force)?;
+        }
     }
     eprintln!(
         "{} real and {} fake videos of {} frames written under {prefix}_*",
