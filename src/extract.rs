@@ -344,7 +344,7 @@ pub fn assemble(
         overwrite,
     )?;
     write_atomic(lens, &crate::npy::i64_vector_bytes(&lengths)?, overwrite)?;
-    crate::provenance::write(ids, prov, overwrite)?;
+    crate::provenance::write(ids, prov)?;
     Ok(())
 }
 

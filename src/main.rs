@@ -328,19 +328,8 @@ fn save_crops(dir: &Path, stem: &str, c: &FaceCrops, force: bool) -> ti2net::Res
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<i32> {
-    let sidecar = a
-        .vectors
-        .as_ref()
-        .filter(|p| p.as_os_str() != "-")
-        .map(|p| ti2net::provenance::sidecar_path(p));
     check_outputs(
-        &[
-            &Some(a.json.clone()),
-            &a.csv,
-            &a.vectors,
-            &a.matrix,
-            &sidecar,
-        ],
+        &[&Some(a.json.clone()), &a.csv, &a.vectors, &a.matrix],
         a.force,
     )?;
     let plot_paths = a.plots.as_ref().map(|dir| {
@@ -442,7 +431,7 @@ fn analyze(a: AnalyzeArgs) -> Result<i32> {
         if p.as_os_str() != "-" {
             // What made the vectors, for `blend` and `train`.
             let prov = ti2net::extract::provenance(&enc, &opts);
-            ti2net::provenance::write(p, &prov, a.force)?;
+            ti2net::provenance::write(p, &prov)?;
         }
     }
     // The similarity matrix, computed once for --matrix and --plots, at a bounded

@@ -88,11 +88,12 @@ pub fn read(ids: &Path) -> Result<Option<IdProvenance>> {
     Ok(Some(prov))
 }
 
-/// Writes the sidecar of `ids` atomically.
-pub fn write(ids: &Path, prov: &IdProvenance, overwrite: bool) -> Result<()> {
+/// Writes the sidecar of `ids` atomically, right after `ids` itself was written:
+/// whatever sidecar was there described an older file, and is replaced.
+pub fn write(ids: &Path, prov: &IdProvenance) -> Result<()> {
     let bytes = serde_json::to_vec_pretty(prov)
         .map_err(|e| Error::Other(format!("cannot write provenance: {e}")))?;
-    write_atomic(&sidecar_path(ids), &bytes, overwrite)
+    write_atomic(&sidecar_path(ids), &bytes, true)
 }
 
 /// The encoder that made the identity files `sets` (each with its sidecar, if any):

@@ -127,8 +127,7 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
     let lens = PathBuf::from(format!("{prefix}_lens.npy"));
     let table = PathBuf::from(format!("{prefix}_videos.csv"));
     let parts = PathBuf::from(format!("{prefix}.parts"));
-    let sidecar = ti2net::provenance::sidecar_path(&ids);
-    for p in [&ids, &lens, &table, &sidecar] {
+    for p in [&ids, &lens, &table] {
         if p.exists() && !a.force {
             return Err(ti2net::Error::Exists(p.clone()).into());
         }
@@ -525,7 +524,7 @@ pub fn blend(a: BlendArgs) -> Result<i32> {
         )?;
         ti2net::fsutil::write_atomic(&lp, &ti2net::npy::i64_vector_bytes(lens)?, a.force)?;
         if let Some(p) = &prov {
-            ti2net::provenance::write(&ids, p, a.force)?;
+            ti2net::provenance::write(&ids, p)?;
         }
     }
     eprintln!(

@@ -214,8 +214,7 @@ pub fn start_extraction(
             let ids = PathBuf::from(format!("{prefix}_ids.npy"));
             let lens = PathBuf::from(format!("{prefix}_lens.npy"));
             let table = PathBuf::from(format!("{prefix}_videos.csv"));
-            let sidecar = crate::provenance::sidecar_path(&ids);
-            for p in [&ids, &lens, &table, &sidecar] {
+            for p in [&ids, &lens, &table] {
                 if p.exists() {
                     return Err(crate::Error::Exists(p.clone()));
                 }
