@@ -133,13 +133,13 @@ struct AnalyzeArgs {
     #[command(flatten)]
     enc: EncoderArgs,
     /// Analyse every N-th frame.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = cli::parse::step)]
     every: u32,
     /// Start of the analysed range, in seconds.
-    #[arg(long)]
+    #[arg(long, value_parser = cli::parse::non_negative)]
     start: Option<f64>,
     /// End of the analysed range, in seconds.
-    #[arg(long)]
+    #[arg(long, value_parser = cli::parse::non_negative)]
     end: Option<f64>,
     /// Do not upsample before detection (4x faster, misses faces under about 80 px).
     #[arg(long)]
@@ -150,10 +150,10 @@ struct AnalyzeArgs {
     #[arg(long)]
     full_frame_detection: bool,
     /// Window before and after each time point for identity changes, in seconds.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = cli::parse::positive)]
     change_window: f64,
     /// Similarity of the two windows under which an identity change is reported.
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.5, value_parser = cli::parse::unit)]
     change_threshold: f32,
     /// TI2Net checkpoint: adds a verdict with per-window evidence to the report
     /// (default: the demo detector, ti2net-demo.safetensors in the models folder, when it is there
@@ -164,10 +164,10 @@ struct AnalyzeArgs {
     #[arg(long, conflicts_with = "checkpoint")]
     no_detector: bool,
     /// Face frames between the starts of two scored windows.
-    #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = cli::parse::count)]
     stride: usize,
     /// Decision threshold on the mean fake probability.
-    #[arg(long, default_value_t = ti2net::classifier::DEFAULT_THRESHOLD)]
+    #[arg(long, default_value_t = ti2net::classifier::DEFAULT_THRESHOLD, value_parser = cli::parse::unit)]
     threshold: f32,
     /// Replace output files that exist.
     #[arg(long)]
@@ -223,7 +223,7 @@ enum ModelsCommand {
 struct BenchArgs {
     video: PathBuf,
     /// Frames to time.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = cli::parse::count)]
     frames: usize,
     #[command(flatten)]
     enc: EncoderArgs,

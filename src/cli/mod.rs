@@ -12,6 +12,8 @@ use ti2net::fsutil::write_output;
 use ti2net::pipeline::AnalyzeOptions;
 use ti2net::video::FrameSelection;
 
+pub mod parse;
+
 fn bar(len: u64, template: &str) -> ProgressBar {
     let b = ProgressBar::new(len);
     b.set_style(
@@ -34,9 +36,9 @@ pub struct ClassifyArgs {
     /// Output (JSON); `-` for standard output.
     #[arg(long)]
     json: PathBuf,
-    #[arg(long, default_value_t = clips::DEFAULT_STRIDE)]
+    #[arg(long, default_value_t = clips::DEFAULT_STRIDE, value_parser = parse::count)]
     stride: usize,
-    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = parse::unit)]
     threshold: f32,
     /// Encoder the vectors came from (checked against the checkpoint's).
     #[arg(long, value_enum)]
@@ -99,12 +101,12 @@ pub struct ExtractArgs {
     out: PathBuf,
     #[command(flatten)]
     enc: crate::EncoderArgs,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse::step)]
     every: u32,
     #[arg(long)]
     no_upsample: bool,
     /// Parallel workers (default: the number of cores).
-    #[arg(long)]
+    #[arg(long, value_parser = parse::count)]
     threads: Option<usize>,
     #[arg(long)]
     force: bool,
@@ -246,27 +248,27 @@ pub struct TrainArgs {
     /// identity files' provenance sidecars; needed only for files without one.
     #[arg(long, value_enum)]
     encoder: Option<EncoderKind>,
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = parse::count)]
     epochs: usize,
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(long, default_value_t = 1e-5, value_parser = parse::positive)]
     lr: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Triplets per batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = parse::count)]
     batch: usize,
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 512, value_parser = parse::count)]
     hidden: usize,
     /// Triplet margin.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = parse::non_negative_f32)]
     margin: f32,
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = parse::non_negative_f32)]
     triplet_weight: f32,
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = parse::fraction)]
     val_fraction: f64,
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = parse::fraction)]
     test_fraction: f64,
-    #[arg(long, default_value_t = clips::DEFAULT_STRIDE)]
+    #[arg(long, default_value_t = clips::DEFAULT_STRIDE, value_parser = parse::count)]
     stride: usize,
     /// The best checkpoint by validation AUC (safetensors).
     #[arg(long)]
@@ -401,9 +403,9 @@ pub struct EvalArgs {
     /// Output (JSON); `-` for standard output.
     #[arg(long)]
     json: Option<PathBuf>,
-    #[arg(long, default_value_t = clips::DEFAULT_STRIDE)]
+    #[arg(long, default_value_t = clips::DEFAULT_STRIDE, value_parser = parse::count)]
     stride: usize,
-    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = parse::unit)]
     threshold: f32,
     #[arg(long)]
     cuda: bool,
@@ -457,15 +459,15 @@ pub struct BlendArgs {
     /// Output prefix: PREFIX_real_ids.npy, PREFIX_real_lens.npy, PREFIX_fake_ids.npy, PREFIX_fake_lens.npy.
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = parse::count)]
     videos: usize,
-    #[arg(long, default_value_t = 160)]
+    #[arg(long, default_value_t = 160, value_parser = parse::count)]
     len: usize,
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = parse::unit)]
     leak: f32,
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = parse::unit)]
     drift: f32,
-    #[arg(long, default_value_t = 0.08)]
+    #[arg(long, default_value_t = 0.08, value_parser = parse::non_negative_f32)]
     jitter: f32,
     #[arg(long, default_value_t = 0)]
     seed: u64,
