@@ -519,7 +519,9 @@ mod tests {
                 window_s: w,
                 ..Default::default()
             };
-            assert!(window_similarity(&times, &v, &p).iter().all(|s| s.is_none()));
+            assert!(window_similarity(&times, &v, &p)
+                .iter()
+                .all(|s| s.is_none()));
         }
     }
 

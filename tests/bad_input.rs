@@ -227,7 +227,15 @@ fn numeric_options_out_of_range_are_refused_at_parse_time() {
     let analyze = ["analyze", v, "--json", j];
     let train = ["train", "--real-ids", ids, "--fake-ids", ids, "--out", j];
     let classify = ["classify", ids, "--checkpoint", ck, "--json", j];
-    let eval = ["eval", "--real-ids", ids, "--fake-ids", ids, "--checkpoint", ck];
+    let eval = [
+        "eval",
+        "--real-ids",
+        ids,
+        "--fake-ids",
+        ids,
+        "--checkpoint",
+        ck,
+    ];
     let blend = ["blend", ids, ids, "--out", j];
     let extract = ["extract", v, "--out", j];
     let swap = ["swap", "--source", v, "--target", v, "--out", j];
@@ -278,7 +286,10 @@ fn numeric_options_out_of_range_are_refused_at_parse_time() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{} {value}: {err}", base[0]);
         assert!(!err.contains("panicked"), "{err}");
-        let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or_default();
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_default();
         assert!(
             line.contains(opt) && line.contains("invalid value"),
             "{} {value}: {err}",

@@ -56,8 +56,14 @@ pub fn load(ids: &Path, lens: Option<&Path>) -> Result<IdSet> {
             if let Some(bad) = l.iter().find(|&&v| v < 0) {
                 return Err(Error::data(lp, format!("holds a negative length ({bad})")));
             }
-            let sum: i64 = l.iter().sum();
-            if sum as usize != rows {
+            // Summed with checks: crafted lengths must not wrap around to `rows`.
+            let sum = l
+                .iter()
+                .try_fold(0usize, |s, &v| s.checked_add(usize::try_from(v).ok()?));
+            let Some(sum) = sum else {
+                return Err(Error::data(lp, "holds lengths whose sum overflows"));
+            };
+            if sum != rows {
                 return Err(Error::data(
                     lp,
                     format!(

@@ -236,4 +236,3 @@ pub fn demo(cmd: DemoCommand) -> Result<i32> {
     );
     Ok(0)
 }
-
