@@ -166,7 +166,7 @@ pub fn analyze(
         done: 0,
         total: 0,
     });
-    let sha256 = sha256_file(video)?;
+    let sha256 = crate::fsutil::sha256_file_cancellable(video, cancel)?;
     let info = reader.info().clone();
     let sel = opts.selection;
     let span = match (sel.start_s, sel.end_s) {

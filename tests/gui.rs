@@ -276,3 +276,28 @@ fn a_bad_file_shows_a_readable_message_in_the_window() {
     h.get_by_label_contains("not a readable video");
     assert_eq!(h.state().state.analysis.stage, "failed");
 }
+
+/// Opening a video while another is still loading (models, hash) does not wait for
+/// it on the UI thread: the first job is cancelled at its next loading step and the
+/// second one's report arrives.
+#[test]
+fn opening_a_video_while_another_loads_does_not_block_the_window() {
+    let mut h = harness();
+    h.state_mut().send(Cmd::Open(media("franck.mp4")));
+    h.step();
+    assert!(h.state().busy());
+    assert_eq!(h.state().state.analysis.stage, "starting");
+    // The first job is loading its models now.
+    let t = std::time::Instant::now();
+    h.state_mut().send(Cmd::Open(media("cap12_12s.mp4")));
+    h.step();
+    let blocked = t.elapsed();
+    assert!(
+        blocked < std::time::Duration::from_millis(400),
+        "the window waited {blocked:?} for the first job"
+    );
+    step_until(&mut h, 300, "the second analysis", |a| !a.busy());
+    let a = &h.state().state.analysis;
+    let r = a.report.as_ref().expect("a report");
+    assert!(r.video.path.ends_with("cap12_12s.mp4"), "{:?}", r.video.path);
+}

@@ -65,10 +65,20 @@ pub fn start(spec: JobSpec, repaint: impl Fn() + Send + Sync + 'static) -> std::
 }
 
 fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result<()> {
+    // Cancelled (another video opened, or Cancel) between each slow step of loading.
+    let go_on = || {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(crate::Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
     send(JobMsg::Stage("loading models".into()));
     let device = encoder::device(s.cuda)?;
     let enc = Encoder::load(s.encoder, &s.weights, &device)?;
+    go_on()?;
     let faces = FaceAnalyzer::new(&s.landmarks, s.opts.upsample)?;
+    go_on()?;
     let detector = match &s.checkpoint {
         Some(c) => {
             let d = Detector::load(c, &device)?;
@@ -77,6 +87,7 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
         }
         None => None,
     };
+    go_on()?;
     let info = crate::video::VideoReader::open(&s.video, s.opts.selection)?
         .info()
         .clone();
