@@ -277,27 +277,43 @@ fn a_bad_file_shows_a_readable_message_in_the_window() {
     assert_eq!(h.state().state.analysis.stage, "failed");
 }
 
-/// Opening a video while another is still loading (models, hash) does not wait for
-/// it on the UI thread: the first job is cancelled at its next loading step and the
-/// second one's report arrives.
+/// Opening a video while another is still loading its models does not wait for it
+/// on the UI thread. The first job's weights are a named pipe, so its loading blocks
+/// (as on a slow network disk) until the test writes to the pipe; the second job,
+/// with the real weights, runs meanwhile and its report arrives.
 #[test]
 fn opening_a_video_while_another_loads_does_not_block_the_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("slow.safetensors");
+    let st = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(st.success());
     let mut h = harness();
+    let real = h.state().settings.weights.clone();
+    h.state_mut().settings.weights = fifo.display().to_string();
     h.state_mut().send(Cmd::Open(media("franck.mp4")));
     h.step();
-    assert!(h.state().busy());
-    assert_eq!(h.state().state.analysis.stage, "starting");
-    // The first job is loading its models now.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.step();
+    assert_eq!(h.state().state.analysis.stage, "loading models");
+
+    h.state_mut().settings.weights = real;
+    // The first job's loading goes on (and fails) in 3 s.
+    let writer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        let _ = std::fs::write(&fifo, b"not weights");
+    });
     let t = std::time::Instant::now();
     h.state_mut().send(Cmd::Open(media("cap12_12s.mp4")));
     h.step();
     let blocked = t.elapsed();
     assert!(
-        blocked < std::time::Duration::from_millis(400),
+        blocked < std::time::Duration::from_millis(500),
         "the window waited {blocked:?} for the first job"
     );
     step_until(&mut h, 300, "the second analysis", |a| !a.busy());
+    writer.join().unwrap();
     let a = &h.state().state.analysis;
+    assert!(h.state().state.messages.is_empty(), "{:?}", h.state().state.messages);
     let r = a.report.as_ref().expect("a report");
     assert!(r.video.path.ends_with("cap12_12s.mp4"), "{:?}", r.video.path);
 }
