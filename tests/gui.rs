@@ -285,7 +285,10 @@ fn a_bad_file_shows_a_readable_message_in_the_window() {
 fn opening_a_video_while_another_loads_does_not_block_the_window() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("slow.safetensors");
-    let st = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(st.success());
     let mut h = harness();
     let real = h.state().settings.weights.clone();
@@ -313,7 +316,15 @@ fn opening_a_video_while_another_loads_does_not_block_the_window() {
     step_until(&mut h, 300, "the second analysis", |a| !a.busy());
     writer.join().unwrap();
     let a = &h.state().state.analysis;
-    assert!(h.state().state.messages.is_empty(), "{:?}", h.state().state.messages);
+    assert!(
+        h.state().state.messages.is_empty(),
+        "{:?}",
+        h.state().state.messages
+    );
     let r = a.report.as_ref().expect("a report");
-    assert!(r.video.path.ends_with("cap12_12s.mp4"), "{:?}", r.video.path);
+    assert!(
+        r.video.path.ends_with("cap12_12s.mp4"),
+        "{:?}",
+        r.video.path
+    );
 }
