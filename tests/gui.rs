@@ -328,3 +328,36 @@ fn opening_a_video_while_another_loads_does_not_block_the_window() {
         r.video.path
     );
 }
+
+/// Cancel pressed while the models load: the job stops at the end of that step, says
+/// "cancelled" (not the loading's own failure), and leaves no report.
+#[test]
+fn cancel_during_loading() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("slow.safetensors");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut h = harness();
+    h.state_mut().settings.weights = fifo.display().to_string();
+    h.state_mut().send(Cmd::Open(media("cap12_12s.mp4")));
+    h.step();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    h.step();
+    assert_eq!(h.state().state.analysis.stage, "loading models");
+    let t = std::time::Instant::now();
+    h.get_by_label("Cancel").click();
+    h.step();
+    assert!(t.elapsed() < std::time::Duration::from_millis(500));
+    std::fs::write(&fifo, b"not weights").unwrap();
+    step_until(&mut h, 60, "the cancellation", |a| !a.busy());
+    assert_eq!(h.state().state.analysis.stage, "cancelled");
+    assert!(h.state().state.analysis.report.is_none());
+    assert!(
+        h.state().state.messages.is_empty(),
+        "{:?}",
+        h.state().state.messages
+    );
+}

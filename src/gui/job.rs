@@ -59,6 +59,11 @@ pub fn start(spec: JobSpec, repaint: impl Fn() + Send + Sync + 'static) -> std::
         match run(&spec, cancel, &|m: JobMsg| out.send(m)) {
             Ok(()) => {}
             Err(crate::Error::Cancelled) => out.send(JobMsg::Cancelled),
+            // Cancelled during a step that cannot stop (a model loading) which then
+            // failed: the user asked to stop, so that is what they are told.
+            Err(_) if cancel.load(std::sync::atomic::Ordering::Relaxed) => {
+                out.send(JobMsg::Cancelled)
+            }
             Err(e) => out.send(JobMsg::Failed(e.to_string())),
         }
     })
