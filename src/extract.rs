@@ -1,12 +1,15 @@
 //! Identity files from folders of videos (the original's format), in parallel and
 //! resumable: each video's vectors are written to a part file as soon as it is done,
 //! so an interrupted run redoes no finished video and leaves nothing half-written.
+//! Each part records the settings that made it ([`IdProvenance`]): a rerun with other
+//! settings redoes the parts made otherwise, and the identity file gets a sidecar.
 
 use crate::encoder::{Encoder, ID_DIM};
 use crate::error::{Error, Result};
 use crate::faces::FaceAnalyzer;
 use crate::fsutil::{sha256_bytes, write_atomic};
 use crate::pipeline::{self, AnalyzeOptions};
+pub use crate::provenance::IdProvenance;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -28,36 +31,61 @@ pub struct ExtractRow {
     pub included: bool,
     /// Part file holding its vectors (inside the parts folder).
     pub part: String,
+    /// The settings that made the part (absent in parts of earlier versions).
+    #[serde(default)]
+    pub settings: Option<IdProvenance>,
 }
 
-/// Video files under the given paths (files or folders, searched recursively), sorted.
+/// The provenance of vectors made by `encoder` with `opts`.
+pub fn provenance(encoder: &Encoder, opts: &AnalyzeOptions) -> IdProvenance {
+    IdProvenance::new(
+        encoder.kind().name(),
+        encoder.weights_sha256(),
+        opts.selection.every,
+        opts.upsample,
+    )
+}
+
+fn is_video(p: &Path) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .map(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+        .unwrap_or(false)
+}
+
+/// Video files under the given paths (files or folders, searched recursively and
+/// following symbolic links; a link back to a folder above it is an error), sorted.
 pub fn find_videos(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
-    fn walk(p: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
-        if p.is_dir() {
-            let rd = std::fs::read_dir(p).map_err(|e| Error::io(p, e))?;
-            for e in rd {
-                let e = e.map_err(|e| Error::io(p, e))?;
-                walk(&e.path(), out)?;
-            }
-        } else if p
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-            .unwrap_or(false)
-        {
-            out.push(p.to_path_buf());
-        }
-        Ok(())
-    }
     for p in paths {
         if !p.exists() {
             return Err(Error::Missing(p.clone()));
         }
         if p.is_file() {
             out.push(p.clone());
-        } else {
-            walk(p, &mut out)?;
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(p).follow_links(true) {
+            let e = entry.map_err(|e| {
+                let path = e.path().unwrap_or(p).to_path_buf();
+                if let Some(up) = e.loop_ancestor() {
+                    Error::data(
+                        &path,
+                        format!(
+                            "is a symbolic link to {}, a folder that contains it (a loop)",
+                            up.display()
+                        ),
+                    )
+                } else {
+                    match e.into_io_error() {
+                        Some(io) => Error::io(&path, io),
+                        None => Error::data(&path, "cannot be read"),
+                    }
+                }
+            })?;
+            if e.file_type().is_file() && is_video(e.path()) {
+                out.push(e.into_path());
+            }
         }
     }
     out.sort();
@@ -95,6 +123,8 @@ pub struct ExtractProgress {
     pub videos_total: usize,
     /// Videos found already done (resumed).
     pub skipped: usize,
+    /// Videos whose part was made with other settings, and so redone.
+    pub redone: usize,
 }
 
 /// Frame ranges (first, last, inclusive) to leave out of each video (`--exclude`).
@@ -139,6 +169,8 @@ pub fn extract_parts(
         *threads,
     );
     std::fs::create_dir_all(parts).map_err(|e| Error::io(parts, e))?;
+    let prov = provenance(encoder, opts);
+    let redone = AtomicUsize::new(0);
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
     let skipped = AtomicUsize::new(0);
@@ -147,8 +179,8 @@ pub fn extract_parts(
     let total = videos.len();
     std::thread::scope(|s| {
         for w in 0..threads.max(1) {
-            let (next, done, skipped, rows, first_error) =
-                (&next, &done, &skipped, &rows, &first_error);
+            let (next, done, skipped, redone, rows, first_error, prov) =
+                (&next, &done, &skipped, &redone, &rows, &first_error, &prov);
             let _ = std::thread::Builder::new()
                 .name(format!("ti2net-extract-{w}"))
                 .spawn_scoped(s, move || {
@@ -173,14 +205,25 @@ pub fn extract_parts(
                         let existing = std::fs::read(&row_path)
                             .ok()
                             .and_then(|b| serde_json::from_slice::<ExtractRow>(&b).ok());
+                        let same = |r: &ExtractRow| {
+                            r.settings.as_ref().is_some_and(|s| s.same_settings(prov))
+                        };
                         let row = match existing {
-                            Some(r) if r.video == *video => {
+                            Some(r) if r.video == *video && same(&r) => {
                                 skipped.fetch_add(1, Ordering::SeqCst);
                                 Ok(r)
                             }
-                            _ => {
-                                extract_one(video, cut, &name, parts, encoder, &faces, opts, cancel)
+                            Some(r) => {
+                                if r.video == *video {
+                                    redone.fetch_add(1, Ordering::SeqCst);
+                                }
+                                extract_one(
+                                    video, cut, &name, parts, encoder, &faces, opts, prov, cancel,
+                                )
                             }
+                            None => extract_one(
+                                video, cut, &name, parts, encoder, &faces, opts, prov, cancel,
+                            ),
                         };
                         match row {
                             Ok(r) => {
@@ -201,6 +244,7 @@ pub fn extract_parts(
                             videos_done: d,
                             videos_total: total,
                             skipped: skipped.load(Ordering::SeqCst),
+                            redone: redone.load(Ordering::SeqCst),
                         });
                     }
                 });
@@ -229,6 +273,7 @@ fn extract_one(
     encoder: &Encoder,
     faces: &FaceAnalyzer,
     opts: &AnalyzeOptions,
+    prov: &IdProvenance,
     cancel: &AtomicBool,
 ) -> Result<ExtractRow> {
     let mut row = ExtractRow {
@@ -238,6 +283,7 @@ fn extract_one(
         problem: None,
         included: false,
         part: format!("{name}.npy"),
+        settings: Some(prov.clone()),
     };
     match pipeline::analyze(
         video,
@@ -282,17 +328,25 @@ fn extract_one(
 }
 
 /// Stacks the parts of the included videos, in the table's order, into the identity
-/// file and its lengths file.
+/// file, its lengths file and its provenance sidecar. Every part must have been made
+/// with `prov`'s settings.
 pub fn assemble(
     rows: &[ExtractRow],
     parts: &Path,
     ids: &Path,
     lens: &Path,
+    prov: &IdProvenance,
     overwrite: bool,
 ) -> Result<()> {
     let mut flat = Vec::new();
     let mut lengths = Vec::new();
     for r in rows.iter().filter(|r| r.included) {
+        if !r.settings.as_ref().is_some_and(|s| s.same_settings(prov)) {
+            return Err(Error::data(
+                parts.join(&r.part),
+                format!("was not made with {}", prov.describe()),
+            ));
+        }
         let p = parts.join(&r.part);
         let (shape, data) = crate::npy::read_f32(&p)?;
         let n = shape.first().copied().unwrap_or(0);
@@ -306,6 +360,7 @@ pub fn assemble(
         overwrite,
     )?;
     write_atomic(lens, &crate::npy::i64_vector_bytes(&lengths)?, overwrite)?;
+    crate::provenance::write(ids, prov)?;
     Ok(())
 }
 

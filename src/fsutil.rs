@@ -7,10 +7,22 @@ use std::path::Path;
 
 /// Hex sha256 of a file's content, streamed.
 pub fn sha256_file(path: &Path) -> Result<String> {
+    sha256_file_cancellable(path, &std::sync::atomic::AtomicBool::new(false))
+}
+
+/// [`sha256_file`], checking `cancel` after each MiB: a long video's hash stops as
+/// soon as the user opens another one.
+pub fn sha256_file_cancellable(
+    path: &Path,
+    cancel: &std::sync::atomic::AtomicBool,
+) -> Result<String> {
     let mut f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Error::Cancelled);
+        }
         let n = f.read(&mut buf).map_err(|e| Error::io(path, e))?;
         if n == 0 {
             break;
@@ -62,6 +74,29 @@ pub fn write_atomic(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// Writes `img` as a PNG to `path` atomically; refuses to replace an existing file
+/// unless `overwrite` is set.
+pub fn write_png<P>(
+    path: &Path,
+    img: &image::ImageBuffer<P, Vec<P::Subpixel>>,
+    overwrite: bool,
+) -> Result<()>
+where
+    P: image::PixelWithColorType,
+    [P::Subpixel]: image::EncodableLayout,
+{
+    if !overwrite && path.exists() {
+        return Err(Error::Exists(path.to_path_buf()));
+    }
+    let mut bytes = Vec::new();
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| Error::Other(format!("{}: cannot encode the PNG ({e})", path.display())))?;
+    write_atomic(path, &bytes, overwrite)
 }
 
 /// Writes to `path`, or to standard output when `path` is `-`.

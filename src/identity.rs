@@ -254,7 +254,8 @@ pub fn window_similarity<V: AsRef<[f32]>>(
     p: &ChangeParams,
 ) -> Vec<Option<f32>> {
     let n = times.len();
-    if n < 2 {
+    // A window that is not a positive duration has no frames (the CLI refuses it).
+    if n < 2 || vectors.len() != n || !(p.window_s.is_finite() && p.window_s > 0.0) {
         return vec![None; n];
     }
     let dim = vectors[0].as_ref().len();
@@ -507,6 +508,21 @@ mod tests {
             }
         }
         assert!(some > 150);
+    }
+
+    #[test]
+    fn a_window_that_is_not_positive_finds_nothing_and_does_not_panic() {
+        let times: Vec<f64> = (0..50).map(|i| i as f64 * 0.04).collect();
+        let v: Vec<Vec<f32>> = (0..50).map(|i| vec![1.0, i as f32]).collect();
+        for w in [-1.0, 0.0, f64::NAN, f64::INFINITY] {
+            let p = ChangeParams {
+                window_s: w,
+                ..Default::default()
+            };
+            assert!(window_similarity(&times, &v, &p)
+                .iter()
+                .all(|s| s.is_none()));
+        }
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod models;
 pub mod npy;
 pub mod pipeline;
 pub mod plots;
+pub mod provenance;
 pub mod report;
 pub mod review;
 pub mod swap;

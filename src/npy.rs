@@ -5,9 +5,29 @@ use crate::error::{Error, Result};
 use npyz::WriterBuilder;
 use std::path::Path;
 
+/// The number of elements of an array of `shape`, or `None` when it overflows.
+pub fn checked_len(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+}
+
+/// Converts a shape read from a file, refusing dimensions that do not fit.
+fn shape_of(path: &Path, raw: &[u64]) -> Result<Vec<usize>> {
+    let shape = raw
+        .iter()
+        .map(|&d| usize::try_from(d).ok())
+        .collect::<Option<Vec<usize>>>();
+    match shape {
+        Some(s) if checked_len(&s).is_some() => Ok(s),
+        _ => Err(Error::data(
+            path,
+            format!("has shape {raw:?}, too large for any array"),
+        )),
+    }
+}
+
 /// Serialises a row-major float32 matrix as `.npy` bytes.
 pub fn f32_matrix_bytes(rows: usize, cols: usize, data: &[f32]) -> Result<Vec<u8>> {
-    if rows * cols != data.len() {
+    if rows.checked_mul(cols) != Some(data.len()) {
         return Err(Error::Other(format!(
             "matrix of {rows} x {cols} given {} values",
             data.len()
@@ -52,7 +72,7 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let npy = npyz::NpyFile::new(&bytes[..])
         .map_err(|e| Error::data(path, format!("not a .npy array ({e})")))?;
-    let shape: Vec<usize> = npy.shape().iter().map(|&d| d as usize).collect();
+    let shape = shape_of(path, npy.shape())?;
     let dtype = npy.dtype();
     let data: Vec<f32> = match dtype.descr().trim_matches('\'') {
         "<f4" => npy.into_vec::<f32>(),
@@ -67,6 +87,12 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
         }
     }
     .map_err(|e| Error::data(path, format!("cannot read the array ({e})")))?;
+    if checked_len(&shape) != Some(data.len()) {
+        return Err(Error::data(
+            path,
+            format!("has shape {shape:?} but holds {} values", data.len()),
+        ));
+    }
     Ok((shape, data))
 }
 
@@ -81,7 +107,8 @@ pub fn read_i64(path: &Path) -> Result<Vec<i64>> {
             format!("has shape {:?}, expected a vector", npy.shape()),
         ));
     }
-    match npy.dtype().descr().trim_matches('\'') {
+    let shape = shape_of(path, npy.shape())?;
+    let v = match npy.dtype().descr().trim_matches('\'') {
         "<i8" => npy.into_vec::<i64>(),
         "<i4" => npy
             .into_vec::<i32>()
@@ -93,7 +120,14 @@ pub fn read_i64(path: &Path) -> Result<Vec<i64>> {
             ))
         }
     }
-    .map_err(|e| Error::data(path, format!("cannot read the array ({e})")))
+    .map_err(|e| Error::data(path, format!("cannot read the array ({e})")))?;
+    if checked_len(&shape) != Some(v.len()) {
+        return Err(Error::data(
+            path,
+            format!("has shape {shape:?} but holds {} values", v.len()),
+        ));
+    }
+    Ok(v)
 }
 
 #[cfg(test)]

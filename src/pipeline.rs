@@ -12,7 +12,6 @@ use crate::align::FaceCrops;
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::faces::{FaceAnalyzer, FaceSearch, FaceStatus, SubjectTracker};
-use crate::fsutil::sha256_file;
 use crate::identity::{self, ChangeParams};
 use crate::report::*;
 use crate::video::{FrameSelection, VideoReader};
@@ -197,7 +196,7 @@ pub fn analyze_live(
         done: 0,
         total: 0,
     });
-    let sha256 = sha256_file(video)?;
+    let sha256 = crate::fsutil::sha256_file_cancellable(video, cancel)?;
     let info = reader.info().clone();
     let sel = opts.selection;
     let span = match (sel.start_s, sel.end_s) {

@@ -210,3 +210,92 @@ fn arcface_r18_without_weights_says_what_to_pass() {
         "{err}"
     );
 }
+
+/// Every numeric option out of its range is refused when the command line is read:
+/// exit 2, one `error:` line naming the option, no panic, nothing written.
+#[test]
+fn numeric_options_out_of_range_are_refused_at_parse_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = media("cap12_12s.mp4");
+    let v = v.to_str().unwrap();
+    let j = dir.path().join("r.json");
+    let j = j.to_str().unwrap();
+    let ids = fixture("ti2net_ids.npy");
+    let ids = ids.to_str().unwrap();
+    let ck = fixture("ti2net_h64.pth");
+    let ck = ck.to_str().unwrap();
+    let analyze = ["analyze", v, "--json", j];
+    let train = ["train", "--real-ids", ids, "--fake-ids", ids, "--out", j];
+    let classify = ["classify", ids, "--checkpoint", ck, "--json", j];
+    let eval = [
+        "eval",
+        "--real-ids",
+        ids,
+        "--fake-ids",
+        ids,
+        "--checkpoint",
+        ck,
+    ];
+    let blend = ["blend", ids, ids, "--out", j];
+    let extract = ["extract", v, "--out", j];
+    let swap = ["swap", "--source", v, "--target", v, "--out", j];
+    let cases: &[(&[&str], &str, &str)] = &[
+        (&analyze, "--change-window", "-1"),
+        (&analyze, "--change-window", "0"),
+        (&analyze, "--change-window", "nan"),
+        (&analyze, "--change-threshold", "1.5"),
+        (&analyze, "--threshold", "-0.1"),
+        (&analyze, "--stride", "0"),
+        (&analyze, "--stride", "-4"),
+        (&analyze, "--every", "0"),
+        (&analyze, "--start", "-1"),
+        (&analyze, "--end", "inf"),
+        (&extract, "--every", "0"),
+        (&extract, "--threads", "0"),
+        (&train, "--epochs", "0"),
+        (&train, "--batch", "0"),
+        (&train, "--hidden", "0"),
+        (&train, "--lr", "0"),
+        (&train, "--lr", "-1e-3"),
+        (&train, "--margin", "-1"),
+        (&train, "--triplet-weight", "-0.1"),
+        (&train, "--val-fraction", "1"),
+        (&train, "--test-fraction", "-0.2"),
+        (&train, "--stride", "0"),
+        (&classify, "--threshold", "2"),
+        (&classify, "--stride", "0"),
+        (&eval, "--threshold", "nan"),
+        (&eval, "--stride", "0"),
+        (&blend, "--videos", "0"),
+        (&blend, "--len", "0"),
+        (&blend, "--leak", "1.5"),
+        (&blend, "--jitter", "-1"),
+        (&swap, "--start", "-2"),
+        (&swap, "--feather", "2"),
+        (&["bench", v], "--frames", "0"),
+        (&["demo", "build"], "--epochs", "0"),
+    ];
+    for (base, opt, bad) in cases {
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = Vec::new();
+        for a in *base {
+            args.push(a);
+        }
+        let value = format!("{opt}={bad}");
+        args.push(&value);
+        let o = run(&args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{} {value}: {err}", base[0]);
+        assert!(!err.contains("panicked"), "{err}");
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or_default();
+        assert!(
+            line.contains(opt) && line.contains("invalid value"),
+            "{} {value}: {err}",
+            base[0]
+        );
+    }
+    assert!(!dir.path().join("r.json").exists());
+    eprintln!("{} out-of-range values refused", cases.len());
+}

@@ -247,8 +247,27 @@ fn training_learns_blends_is_seeded_and_resumes() {
     let o = run_strings(&train_args(&prefix, &c1, &m1, "1"));
     assert_clean_error(&o, &c1, &["exists"]);
 
-    // eval on the blended files.
-    let p = prefix.to_string_lossy();
+    // eval on held-out data: new videos blended with another seed, none of which
+    // the training saw.
+    let held = dir.path().join("heldout");
+    let o = run(&[
+        &"blend",
+        &dir.path().join("cap12_12s.mp4.npy"),
+        &dir.path().join("franck_12s.mp4.npy"),
+        &"--out",
+        &held,
+        &"--videos",
+        &"20",
+        &"--len",
+        &"150",
+        &"--seed",
+        &"11",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let train_rows = std::fs::read(format!("{}_fake_ids.npy", prefix.display())).unwrap();
+    let held_rows = std::fs::read(format!("{}_fake_ids.npy", held.display())).unwrap();
+    assert_ne!(train_rows, held_rows, "the held-out videos are new");
+    let p = held.to_string_lossy();
     let ej = dir.path().join("eval.json");
     let o = run(&[
         &"eval",
@@ -267,7 +286,8 @@ fn training_learns_blends_is_seeded_and_resumes() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let e = read_json(&ej);
-    assert!(e["clip"]["auc"].as_f64().unwrap() > 0.9);
+    let auc = e["clip"]["auc"].as_f64().unwrap();
+    assert!(auc > 0.9, "held-out clip AUC {auc}");
     assert!(e["roc_clip"].as_array().unwrap().len() > 2);
     assert!(String::from_utf8_lossy(&o.stdout).contains("video (mean)"));
 
@@ -318,29 +338,42 @@ fn too_few_face_frames_is_undetermined() {
 #[test]
 fn checkpoint_from_another_encoder_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let det = Detector::load(&fixture("ti2net_h64.pth"), &Device::Cpu).unwrap();
-    let _ = det;
     let t = candle_core::pickle::read_all(fixture("ti2net_h64.pth")).unwrap();
     let named: Vec<(String, Tensor)> = t
         .into_iter()
         .map(|(k, v)| (k.trim_start_matches("module.").to_string(), v))
         .collect();
-    let prov = checkpoint::Provenance {
-        encoder: Some("arcface-r18".into()),
-        hidden: 64,
-        ..Default::default()
+    // The same weights labelled with two encoders: only the label differs.
+    let save = |encoder: &str| {
+        let prov = checkpoint::Provenance {
+            encoder: Some(encoder.into()),
+            hidden: 64,
+            ..Default::default()
+        };
+        let c = dir.path().join(format!("{encoder}-trained.safetensors"));
+        checkpoint::save(&c, &named, &prov, false).unwrap();
+        let det = Detector::load(&c, &Device::Cpu).unwrap();
+        assert_eq!(det.checkpoint.provenance.encoder.as_deref(), Some(encoder));
+        c
     };
-    let c = dir.path().join("r18-trained.safetensors");
-    checkpoint::save(&c, &named, &prov, false).unwrap();
-    let o = run(&[
-        &"analyze",
-        &media("cut.mp4"),
-        &"--json",
-        &dir.path().join("a.json"),
-        &"--checkpoint",
-        &c,
-    ]);
-    assert_clean_error(&o, &c, &["arcface-r18", "mobilefacenet"]);
+    let analyze = |c: &Path| {
+        run(&[
+            &"analyze",
+            &media("cut.mp4"),
+            &"--end",
+            &"1",
+            &"--json",
+            &dir.path().join("a.json"),
+            &"--force",
+            &"--checkpoint",
+            &c,
+        ])
+    };
+    let c = save("arcface-r18");
+    assert_clean_error(&analyze(&c), &c, &["arcface-r18", "mobilefacenet"]);
+    let m = save("mobilefacenet");
+    let o = analyze(&m);
+    assert!(o.status.success(), "{}", stderr(&o));
 }
 
 #[test]
@@ -432,6 +465,8 @@ fn bad_identity_files_and_checkpoints() {
         &ids,
         &"--fake-lens",
         &one,
+        &"--encoder",
+        &"mobilefacenet",
         &"--out",
         &dir.path().join("t.safetensors"),
     ]);

@@ -1,5 +1,6 @@
 //! `ti2net extract`: identity files from a folder of videos, with a per-video table,
-//! resumable after an interruption without redoing finished videos.
+//! resumable after an interruption without redoing finished videos, redoing the parts
+//! made with other settings; a symbolic link loop in the folder is a clean error.
 
 mod common;
 use common::*;
@@ -62,6 +63,17 @@ fn extract_a_folder_then_resume() {
     assert_eq!(l[1], 0, "no face in the bars");
     let (shape, _) = ti2net::npy::read_f32(&ids).unwrap();
     assert_eq!(shape, vec![75, 1024]);
+    // The sidecar says what made the vectors.
+    let prov = ti2net::provenance::read(&ids)
+        .unwrap()
+        .expect("a provenance sidecar");
+    assert_eq!(prov.encoder, "mobilefacenet");
+    assert_eq!(
+        prov.weights_sha256,
+        ti2net::fsutil::sha256_file(&ti2net::models::mobilefacenet_weights()).unwrap()
+    );
+    assert_eq!((prov.every, prov.upsample), (4, false));
+    assert_eq!(prov.tool_version, env!("CARGO_PKG_VERSION"));
     let table = std::fs::read_to_string(dir.path().join("set_videos.csv")).unwrap();
     assert_eq!(table.lines().count(), 4);
     assert!(
@@ -96,4 +108,66 @@ fn extract_a_folder_then_resume() {
     // Existing outputs are not replaced without --force.
     let o = run_s(args(false));
     assert_clean_error(&o, &ids, &["exists"]);
+}
+
+/// A rerun with another frame step resumes nothing: each part made with the old
+/// settings is redone (and says so), and the sidecar records the new step.
+#[test]
+fn extract_resume_after_changed_settings_redoes_the_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = dir.path().join("videos");
+    std::fs::create_dir_all(&videos).unwrap();
+    std::fs::copy(media("cap12_12s.mp4"), videos.join("a_person.mp4")).unwrap();
+    let out = dir.path().join("set");
+    let extract = |every: &str| {
+        run(&[
+            &"extract",
+            &videos,
+            &"--out",
+            &out,
+            &"--every",
+            &every,
+            &"--no-upsample",
+            &"--force",
+        ])
+    };
+    let o = extract("10");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let lens = dir.path().join("set_lens.npy");
+    assert_eq!(ti2net::npy::read_i64(&lens).unwrap(), vec![30]);
+
+    // Same settings: resumed, not redone.
+    let o = extract("10");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("redone"), "{}", stderr(&o));
+
+    // Another frame step: the part is redone, with a note.
+    let o = extract("12");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("1 video(s)") && err.contains("other settings") && err.contains("redone"),
+        "{err}"
+    );
+    assert_eq!(
+        ti2net::npy::read_i64(&lens).unwrap(),
+        vec![25],
+        "every 12th of 300 frames, not the old part's 30"
+    );
+    let ids = dir.path().join("set_ids.npy");
+    assert_eq!(ti2net::provenance::read(&ids).unwrap().unwrap().every, 12);
+}
+
+#[test]
+fn a_symlink_loop_in_the_dataset_is_a_clean_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let videos = dir.path().join("videos");
+    std::fs::create_dir_all(videos.join("sub")).unwrap();
+    std::fs::copy(media("cap12_12s.mp4"), videos.join("a.mp4")).unwrap();
+    let link = videos.join("sub/back");
+    std::os::unix::fs::symlink(&videos, &link).unwrap();
+    let out = dir.path().join("set");
+    let o = run(&[&"extract", &videos, &"--out", &out]);
+    assert_clean_error(&o, &link, &["loop"]);
+    assert!(!dir.path().join("set_ids.npy").exists());
 }

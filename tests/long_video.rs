@@ -12,7 +12,6 @@ use std::process::{Command, Stdio};
 #[allow(clippy::zombie_processes)]
 fn run_measured(args: &[&std::ffi::OsStr], log: &std::path::Path) -> (i32, u64) {
     let child = Command::new(env!("CARGO_BIN_EXE_ti2net"))
-        .env("TI2NET_WEIGHTS", root().join("weights"))
         .args(args)
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log).unwrap())

@@ -24,6 +24,8 @@ pub struct IdSet {
     pub videos: Vec<IdVideo>,
     pub ids_sha256: String,
     pub lens_sha256: Option<String>,
+    /// What made it (its sidecar), when known.
+    pub provenance: Option<crate::provenance::IdProvenance>,
 }
 
 /// Loads an identity file; without `lens`, the whole file is one video.
@@ -54,8 +56,14 @@ pub fn load(ids: &Path, lens: Option<&Path>) -> Result<IdSet> {
             if let Some(bad) = l.iter().find(|&&v| v < 0) {
                 return Err(Error::data(lp, format!("holds a negative length ({bad})")));
             }
-            let sum: i64 = l.iter().sum();
-            if sum as usize != rows {
+            // Summed with checks: crafted lengths must not wrap around to `rows`.
+            let sum = l
+                .iter()
+                .try_fold(0usize, |s, &v| s.checked_add(usize::try_from(v).ok()?));
+            let Some(sum) = sum else {
+                return Err(Error::data(lp, "holds lengths whose sum overflows"));
+            };
+            if sum != rows {
                 return Err(Error::data(
                     lp,
                     format!(
@@ -85,5 +93,16 @@ pub fn load(ids: &Path, lens: Option<&Path>) -> Result<IdSet> {
         videos,
         ids_sha256: sha256_file(ids)?,
         lens_sha256: lens.map(sha256_file).transpose()?,
+        provenance: crate::provenance::read(ids)?,
     })
+}
+
+/// The encoder that made `sets`, from their provenance sidecars (which must agree),
+/// else `flag` (the user's `--encoder`); see [`crate::provenance::resolve_encoder`].
+pub fn encoder_of(sets: &[&IdSet], flag: Option<&str>) -> Result<String> {
+    let v: Vec<(&Path, Option<&crate::provenance::IdProvenance>)> = sets
+        .iter()
+        .map(|s| (s.ids_path.as_path(), s.provenance.as_ref()))
+        .collect();
+    crate::provenance::resolve_encoder(&v, flag)
 }

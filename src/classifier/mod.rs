@@ -102,7 +102,7 @@ pub fn demo_description(demo: &serde_json::Value) -> String {
             .unwrap_or(0)
     };
     format!(
-        "demo detector: trained on graphics face swaps of {} people; on {} people it never saw, video AUC {} and clip AUC {} (see weights/ti2net-demo.md); not measured on real-world deepfakes",
+        "demo detector: trained on graphics face swaps of {} people; on {} people it never saw, video AUC {} and clip AUC {} (see ti2net-demo.md in the models folder); not measured on real-world deepfakes",
         count("train_people"),
         count("test_people"),
         num("test_video_auc").map(|v| format!("{v:.2}")).unwrap_or_else(|| "n/a".into()),

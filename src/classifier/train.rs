@@ -317,7 +317,8 @@ impl Adam {
     }
 }
 
-fn state_path(out: &Path) -> PathBuf {
+/// The resumable state saved beside the checkpoint `out` (`<out>.state.safetensors`).
+pub fn state_path(out: &Path) -> PathBuf {
     let stem = out
         .file_stem()
         .map(|s| s.to_string_lossy().to_string())
@@ -451,6 +452,13 @@ pub fn train(
         files.force,
     );
     let state_file = state_path(out);
+    if resume && !state_file.exists() {
+        return Err(Error::data(
+            &state_file,
+            "there is no saved training state to resume from; start afresh without resuming \
+             (an existing checkpoint is replaced only when asked)",
+        ));
+    }
     if !resume && !force {
         for p in [Some(out), Some(state_file.as_path()), metrics_path]
             .into_iter()

@@ -18,33 +18,6 @@ use ti2net::pipeline::{self, Analysis, AnalyzeOptions, Stage};
 use ti2net::video::FrameSelection;
 use ti2net::{evidence, identity, models, npy};
 
-fn unit_interval(s: &str) -> std::result::Result<f32, String> {
-    let v: f32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
-    if (0.0..=1.0).contains(&v) {
-        Ok(v)
-    } else {
-        Err(format!("{v} is outside 0 to 1"))
-    }
-}
-
-fn positive_seconds(s: &str) -> std::result::Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
-    if v.is_finite() && v > 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("{v} is not a positive number of seconds"))
-    }
-}
-
-fn non_negative_seconds(s: &str) -> std::result::Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
-    if v.is_finite() && v >= 0.0 {
-        Ok(v)
-    } else {
-        Err(format!("{v} is not a time in seconds (0 or more)"))
-    }
-}
-
 /// What every analysis of a run shares: encoder, frames, identity changes, detector,
 /// claimed person.
 #[derive(Args, Clone)]
@@ -52,13 +25,13 @@ pub struct AnalysisArgs {
     #[command(flatten)]
     pub enc: crate::EncoderArgs,
     /// Analyse every N-th frame.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 1, value_parser = super::parse::step)]
     every: u32,
     /// Start of the analysed range, in seconds.
-    #[arg(long, value_parser = non_negative_seconds)]
+    #[arg(long, value_parser = super::parse::non_negative)]
     start: Option<f64>,
     /// End of the analysed range, in seconds.
-    #[arg(long, value_parser = non_negative_seconds)]
+    #[arg(long, value_parser = super::parse::non_negative)]
     end: Option<f64>,
     /// Do not upsample before detection (4x faster, misses faces under about 80 px).
     #[arg(long)]
@@ -69,13 +42,13 @@ pub struct AnalysisArgs {
     #[arg(long)]
     full_frame_detection: bool,
     /// Window before and after each time point for identity changes, in seconds.
-    #[arg(long, default_value_t = 1.0, value_parser = positive_seconds)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::parse::positive)]
     change_window: f64,
     /// Similarity of the two windows under which an identity change is reported.
-    #[arg(long, default_value_t = 0.5, value_parser = unit_interval)]
+    #[arg(long, default_value_t = 0.5, value_parser = super::parse::unit)]
     change_threshold: f32,
     /// TI2Net checkpoint: adds a verdict with per-window evidence to the report
-    /// (default: the demo detector, weights/ti2net-demo.safetensors, when it is there
+    /// (default: the demo detector, ti2net-demo.safetensors in the models folder, when it is there
     /// and the encoder is mobilefacenet).
     #[arg(long)]
     checkpoint: Option<PathBuf>,
@@ -83,10 +56,10 @@ pub struct AnalysisArgs {
     #[arg(long, conflicts_with = "checkpoint")]
     no_detector: bool,
     /// Face frames between the starts of two scored windows.
-    #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = super::parse::count)]
     stride: usize,
     /// Decision threshold on the mean fake probability.
-    #[arg(long, default_value_t = ti2net::classifier::DEFAULT_THRESHOLD, value_parser = unit_interval)]
+    #[arg(long, default_value_t = ti2net::classifier::DEFAULT_THRESHOLD, value_parser = super::parse::unit)]
     threshold: f32,
     /// Genuine photos or videos of the person the video claims to show: every face
     /// frame gets its similarity to them (`sim_claimed`) and the report says whether
@@ -339,16 +312,11 @@ pub(crate) fn crops_dir(dir: &Option<PathBuf>, force: bool) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn save_crops(dir: &Path, stem: &str, c: &FaceCrops) -> ti2net::Result<()> {
-    let aligned = dir.join(format!("{stem}_aligned.png"));
-    let square = dir.join(format!("{stem}_square.png"));
-    for (path, res) in [
-        (&aligned, c.aligned.save(&aligned)),
-        (&square, c.square.save(&square)),
-    ] {
-        res.map_err(|e| ti2net::Error::Other(format!("{}: cannot write ({e})", path.display())))?;
-    }
-    Ok(())
+/// Writes both crops atomically; an existing crop is replaced only with `--force`.
+pub(crate) fn save_crops(dir: &Path, stem: &str, c: &FaceCrops, force: bool) -> ti2net::Result<()> {
+    use ti2net::fsutil::write_png;
+    write_png(&dir.join(format!("{stem}_aligned.png")), &c.aligned, force)?;
+    write_png(&dir.join(format!("{stem}_square.png")), &c.square, force)
 }
 
 /// A frame-progress bar on standard error.
@@ -421,7 +389,7 @@ pub fn analyze(a: AnalyzeArgs) -> Result<i32> {
     };
     let crops = a.crops.clone();
     let mut on_crop = |frame: &ti2net::video::Frame, c: Option<&FaceCrops>| match (&crops, c) {
-        (Some(d), Some(c)) => save_crops(d, &format!("{:06}", frame.index), c),
+        (Some(d), Some(c)) => save_crops(d, &format!("{:06}", frame.index), c, a.force),
         _ => Ok(()),
     };
     let analysis = tools.analyse(
@@ -445,6 +413,11 @@ pub fn analyze(a: AnalyzeArgs) -> Result<i32> {
             &npy::f32_matrix_bytes(vecs.len(), encoder::ID_DIM, &flat)?,
             a.force,
         )?;
+        if p.as_os_str() != "-" {
+            // What made the vectors, for `blend` and `train`.
+            let prov = ti2net::extract::provenance(&tools.enc, &tools.opts);
+            ti2net::provenance::write(p, &prov)?;
+        }
     }
     // The similarity matrix, computed once for --matrix and --plots, at a bounded
     // resolution: at most MAX_MATRIX_CELLS cells a side, each the mean over a block of

@@ -97,12 +97,14 @@ pub fn for_train(
         videos: all,
         ids_sha256,
         lens_sha256,
+        provenance,
     } = set;
     let mut kept = IdSet {
         ids_path,
         videos: Vec::new(),
         ids_sha256,
         lens_sha256,
+        provenance,
     };
     let mut kept_groups = groups.as_ref().map(|_| Vec::new());
     for (v, path) in all.into_iter().zip(&videos) {

@@ -16,6 +16,8 @@ use ti2net::fsutil::write_output;
 use ti2net::pipeline::AnalyzeOptions;
 use ti2net::video::FrameSelection;
 
+pub mod parse;
+
 fn bar(len: u64, template: &str) -> ProgressBar {
     let b = ProgressBar::new(len);
     b.set_style(
@@ -38,9 +40,9 @@ pub struct ClassifyArgs {
     /// Output (JSON); `-` for standard output.
     #[arg(long)]
     json: PathBuf,
-    #[arg(long, default_value_t = clips::DEFAULT_STRIDE)]
+    #[arg(long, default_value_t = clips::DEFAULT_STRIDE, value_parser = parse::count)]
     stride: usize,
-    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = parse::unit)]
     threshold: f32,
     /// Encoder the vectors came from (checked against the checkpoint's).
     #[arg(long, value_enum)]
@@ -103,12 +105,12 @@ pub struct ExtractArgs {
     out: PathBuf,
     #[command(flatten)]
     enc: crate::EncoderArgs,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = parse::step)]
     every: u32,
     #[arg(long)]
     no_upsample: bool,
     /// Parallel workers (default: the number of cores).
-    #[arg(long)]
+    #[arg(long, value_parser = parse::count)]
     threads: Option<usize>,
     /// A review table: skip the videos it flags, trim the frame ranges it flags.
     #[arg(long, value_name = "TABLE")]
@@ -167,6 +169,7 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
         "extract [{bar:40}] {pos}/{len} videos eta {eta} {msg}",
     );
     let cancel = AtomicBool::new(false);
+    let redone = std::sync::atomic::AtomicUsize::new(0);
     let job = ti2net::extract::ExtractJob {
         videos: videos.clone(),
         parts: parts.clone(),
@@ -179,6 +182,7 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
         &job,
         &enc,
         &|p| {
+            redone.fetch_max(p.redone, std::sync::atomic::Ordering::Relaxed);
             pb.set_position(p.videos_done as u64);
             if p.skipped > 0 {
                 pb.set_message(format!("({} resumed)", p.skipped));
@@ -187,7 +191,16 @@ pub fn extract(a: ExtractArgs) -> Result<i32> {
         &cancel,
     )?;
     pb.finish_and_clear();
-    ti2net::extract::assemble(&rows, &parts, &ids, &lens, a.force)?;
+    let redone = redone.load(std::sync::atomic::Ordering::Relaxed);
+    if redone > 0 {
+        eprintln!(
+            "note: {redone} video(s) in {} had been extracted with other settings and were redone ({})",
+            parts.display(),
+            ti2net::extract::provenance(&enc, &job.opts).describe()
+        );
+    }
+    let prov = ti2net::extract::provenance(&enc, &job.opts);
+    ti2net::extract::assemble(&rows, &parts, &ids, &lens, &prov, a.force)?;
     ti2net::fsutil::write_atomic(
         &table,
         ti2net::extract::table_csv(&rows).as_bytes(),
@@ -243,30 +256,31 @@ pub struct TrainArgs {
     real_groups: Option<PathBuf>,
     #[arg(long, requires = "real_groups")]
     fake_groups: Option<PathBuf>,
-    /// Encoder the vectors came from (recorded in the checkpoint).
-    #[arg(long, value_enum, default_value_t = EncoderKind::Mobilefacenet)]
-    encoder: EncoderKind,
-    #[arg(long, default_value_t = 100)]
+    /// Encoder the vectors came from (recorded in the checkpoint). Read from the
+    /// identity files' provenance sidecars; needed only for files without one.
+    #[arg(long, value_enum)]
+    encoder: Option<EncoderKind>,
+    #[arg(long, default_value_t = 100, value_parser = parse::count)]
     epochs: usize,
-    #[arg(long, default_value_t = 1e-5)]
+    #[arg(long, default_value_t = 1e-5, value_parser = parse::positive)]
     lr: f64,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Triplets per batch.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 8, value_parser = parse::count)]
     batch: usize,
-    #[arg(long, default_value_t = 512)]
+    #[arg(long, default_value_t = 512, value_parser = parse::count)]
     hidden: usize,
     /// Triplet margin.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, value_parser = parse::non_negative_f32)]
     margin: f32,
-    #[arg(long, default_value_t = 0.1)]
+    #[arg(long, default_value_t = 0.1, value_parser = parse::non_negative_f32)]
     triplet_weight: f32,
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = parse::fraction)]
     val_fraction: f64,
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = parse::fraction)]
     test_fraction: f64,
-    #[arg(long, default_value_t = clips::DEFAULT_STRIDE)]
+    #[arg(long, default_value_t = clips::DEFAULT_STRIDE, value_parser = parse::count)]
     stride: usize,
     /// The best checkpoint by validation AUC (safetensors).
     #[arg(long)]
@@ -305,6 +319,7 @@ pub fn train(a: TrainArgs) -> Result<i32> {
             }
         }
     };
+    let encoder = dataset::encoder_of(&[&real, &fake], a.encoder.map(|e| e.name()))?;
     let (real_groups, fake_groups) = (
         groups(&a.real_groups, real.videos.len())?,
         groups(&a.fake_groups, fake.videos.len())?,
@@ -323,7 +338,7 @@ pub fn train(a: TrainArgs) -> Result<i32> {
         fake_groups,
         real,
         fake,
-        encoder: Some(a.encoder.name().to_string()),
+        encoder: Some(encoder),
     };
     let cfg = TrainConfig {
         epochs: a.epochs,
@@ -417,9 +432,9 @@ pub struct EvalArgs {
     /// Output (JSON); `-` for standard output.
     #[arg(long)]
     json: Option<PathBuf>,
-    #[arg(long, default_value_t = clips::DEFAULT_STRIDE)]
+    #[arg(long, default_value_t = clips::DEFAULT_STRIDE, value_parser = parse::count)]
     stride: usize,
-    #[arg(long, default_value_t = DEFAULT_THRESHOLD)]
+    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = parse::unit)]
     threshold: f32,
     #[arg(long)]
     cuda: bool,
@@ -473,15 +488,15 @@ pub struct BlendArgs {
     /// Output prefix: PREFIX_real_ids.npy, PREFIX_real_lens.npy, PREFIX_fake_ids.npy, PREFIX_fake_lens.npy.
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = 40, value_parser = parse::count)]
     videos: usize,
-    #[arg(long, default_value_t = 160)]
+    #[arg(long, default_value_t = 160, value_parser = parse::count)]
     len: usize,
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.3, value_parser = parse::unit)]
     leak: f32,
-    #[arg(long, default_value_t = 0.15)]
+    #[arg(long, default_value_t = 0.15, value_parser = parse::unit)]
     drift: f32,
-    #[arg(long, default_value_t = 0.08)]
+    #[arg(long, default_value_t = 0.08, value_parser = parse::non_negative_f32)]
     jitter: f32,
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -491,8 +506,10 @@ pub struct BlendArgs {
 
 pub fn blend(a: BlendArgs) -> Result<i32> {
     let mut tracks = Vec::new();
+    let mut sets = Vec::new();
     for t in &a.tracks {
         let s = dataset::load(t, None)?;
+        sets.push(s.clone());
         if s.videos[0].len < a.len {
             bail!(
                 "{}: holds {} vectors, fewer than --len {}",
@@ -514,6 +531,18 @@ pub fn blend(a: BlendArgs) -> Result<i32> {
     let Some(((real, rl), (fake, fl))) = ti2net::classifier::synth::blend(&tracks, &p) else {
         bail!("blending needs at least two tracks of --len vectors");
     };
+    // The blends keep their tracks' provenance when all of them have the same one.
+    let provs: Vec<_> = sets.iter().map(|s| s.provenance.clone()).collect();
+    let prov = match provs.first() {
+        Some(Some(p0))
+            if provs
+                .iter()
+                .all(|p| p.as_ref().is_some_and(|p| p.same_settings(p0))) =>
+        {
+            Some(p0.clone())
+        }
+        _ => None,
+    };
     let prefix = a.out.to_string_lossy().to_string();
     let n = |v: &Vec<i64>| v.iter().sum::<i64>() as usize;
     for (name, data, lens) in [("real", &real, &rl), ("fake", &fake, &fl)] {
@@ -525,6 +554,9 @@ pub fn blend(a: BlendArgs) -> Result<i32> {
             a.force,
         )?;
         ti2net::fsutil::write_atomic(&lp, &ti2net::npy::i64_vector_bytes(lens)?, a.force)?;
+        if let Some(p) = &prov {
+            ti2net::provenance::write(&ids, p)?;
+        }
     }
     eprintln!(
         "{} real and {} fake videos of {} frames written under {prefix}_*",

@@ -21,9 +21,9 @@ pub struct SwapArgs {
     #[arg(long)]
     out: PathBuf,
     /// Part of the target to swap (seconds).
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse::non_negative)]
     start: Option<f64>,
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse::non_negative)]
     end: Option<f64>,
     /// Burn "SYNTHETIC" into a corner (for classrooms).
     #[arg(long)]
@@ -35,11 +35,11 @@ pub struct SwapArgs {
     #[arg(long, default_value_t = 2)]
     smooth: usize,
     /// Width of the mask's soft edge, as a fraction of the face width.
-    #[arg(long, default_value_t = ti2net::swap::BlendParams::default().feather, value_parser = unit_interval)]
+    #[arg(long, default_value_t = ti2net::swap::BlendParams::default().feather, value_parser = super::parse::unit)]
     feather: f32,
     /// How far above the brows the swapped region reaches (a fraction of the brows'
     /// distance from the nose tip).
-    #[arg(long, default_value_t = ti2net::swap::warp::FOREHEAD, value_parser = unit_interval)]
+    #[arg(long, default_value_t = ti2net::swap::warp::FOREHEAD, value_parser = super::parse::unit)]
     forehead: f32,
     /// x264 constant rate factor (quality; lower is better).
     #[arg(long, default_value_t = 18, value_parser = clap::value_parser!(u32).range(0..=51))]
@@ -143,16 +143,16 @@ pub struct DemoBuildArgs {
     /// Work folder for the clips, swaps and identity vectors (kept between runs).
     #[arg(long)]
     work: Option<PathBuf>,
-    /// The checkpoint (default: weights/ti2net-demo.safetensors).
+    /// The checkpoint (default: ti2net-demo.safetensors in the models folder).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// The model card (default: weights/ti2net-demo.md).
+    /// The model card (default: ti2net-demo.md in the models folder).
     #[arg(long)]
     card: Option<PathBuf>,
     /// People kept out of training (comma-separated ids of the corpus).
     #[arg(long, value_delimiter = ',')]
     test_people: Option<Vec<String>>,
-    #[arg(long)]
+    #[arg(long, value_parser = super::parse::count)]
     epochs: Option<usize>,
     #[arg(long)]
     seed: Option<u64>,
@@ -235,12 +235,4 @@ pub fn demo(cmd: DemoCommand) -> Result<i32> {
         card.display()
     );
     Ok(0)
-}
-
-/// A number from 0 to 1.
-fn unit_interval(s: &str) -> std::result::Result<f32, String> {
-    match s.parse::<f32>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!("{s} is not a number from 0 to 1")),
-    }
 }

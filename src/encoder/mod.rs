@@ -112,7 +112,12 @@ impl Encoder {
             return Err(match kind {
                 EncoderKind::Mobilefacenet => Error::weights(
                     weights,
-                    "the MobileFaceNet weights are not installed (run scripts/setup.sh, or `ti2net models import`)",
+                    format!(
+                        "the MobileFaceNet weights are not installed in the models folder {} \
+                         ({}; TI2NET_HOME moves the folder)",
+                        crate::models::models_dir().display(),
+                        crate::models::SETUP_HINT
+                    ),
                 ),
                 EncoderKind::ArcfaceR18 => Error::Missing(weights.to_path_buf()),
             });

@@ -101,7 +101,7 @@ impl OnnxGraph {
                 _ => t.float_data.clone(),
             };
             let dims: Vec<usize> = t.dims.iter().map(|&d| d.max(0) as usize).collect();
-            if dims.iter().product::<usize>() != data.len() {
+            if crate::npy::checked_len(&dims) != Some(data.len()) {
                 return Err(Error::weights(
                     path,
                     format!(

@@ -71,6 +71,7 @@ impl App {
             .storage
             .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
             .unwrap_or_default();
+        settings.forget_moved_models();
         if let Some(c) = checkpoint {
             settings.checkpoint = c.display().to_string();
         }

@@ -31,9 +31,15 @@ pub enum Cmd {
     ExportHeatmap,
     ExportCurves,
     ExportCrops,
+    /// Start training afresh (`resume`: from the checkpoint's saved state). Afresh,
+    /// an existing checkpoint or state is replaced only with `replace`; else the
+    /// training panel asks first.
     StartTraining {
         resume: bool,
+        replace: bool,
     },
+    /// Forget the question whether to replace an existing checkpoint.
+    KeepCheckpoint,
     /// Pause (true) or continue (false) the running training.
     PauseTraining(bool),
     /// Stop the running training (it saves what it has).
@@ -133,9 +139,18 @@ fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
         Cmd::ExportHeatmap => export::export(ExportKind::Heatmap, t.state),
         Cmd::ExportCurves => export::export(ExportKind::Curves, t.state),
         Cmd::ExportCrops => export::export(ExportKind::Crops, t.state),
-        Cmd::StartTraining { resume } => {
+        Cmd::KeepCheckpoint => t.state.training.confirm_replace = None,
+        Cmd::StartTraining { resume, replace } => {
             let c = t.ctx.clone();
             let tr = &mut t.state.training;
+            tr.confirm_replace = None;
+            if !resume && !replace {
+                let existing = training::existing_outputs(&t.settings.train);
+                if !existing.is_empty() {
+                    tr.confirm_replace = Some(existing);
+                    return;
+                }
+            }
             match training::start_training(t.settings.train.clone(), resume, move || {
                 c.request_repaint()
             }) {

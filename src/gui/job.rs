@@ -70,16 +70,31 @@ pub fn start(spec: JobSpec, repaint: impl Fn() + Send + Sync + 'static) -> std::
         match run(&spec, cancel, &|m: JobMsg| out.send(m)) {
             Ok(()) => {}
             Err(crate::Error::Cancelled) => out.send(JobMsg::Cancelled),
+            // Cancelled during a step that cannot stop (a model loading) which then
+            // failed: the user asked to stop, so that is what they are told.
+            Err(_) if cancel.load(std::sync::atomic::Ordering::Relaxed) => {
+                out.send(JobMsg::Cancelled)
+            }
             Err(e) => out.send(JobMsg::Failed(e.to_string())),
         }
     })
 }
 
 fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result<()> {
+    // Cancelled (another video opened, or Cancel) between each slow step of loading.
+    let go_on = || {
+        if cancel.load(std::sync::atomic::Ordering::Relaxed) {
+            Err(crate::Error::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
     send(JobMsg::Stage("loading models".into()));
     let device = encoder::device(s.cuda)?;
     let enc = Encoder::load(s.encoder, &s.weights, &device)?;
+    go_on()?;
     let faces = FaceAnalyzer::new(&s.landmarks, s.opts.upsample)?;
+    go_on()?;
     let detector = match &s.checkpoint {
         Some(c) => {
             let d = Detector::load(c, &device)?;
@@ -88,6 +103,7 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
         }
         None => None,
     };
+    go_on()?;
     let claimed = if s.reference.is_empty() {
         None
     } else {

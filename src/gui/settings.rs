@@ -60,6 +60,17 @@ impl Settings {
         (self.encoder == EncoderKind::Mobilefacenet && demo.exists()).then_some(demo)
     }
 
+    /// Settings saved before the models moved to the models folder name MobileFaceNet
+    /// in a clone's `weights/`: when that file is gone, the installed one is used.
+    pub fn forget_moved_models(&mut self) {
+        let w = PathBuf::from(self.weights.trim());
+        let old_place = w.parent().and_then(|p| p.file_name()) == Some("weights".as_ref())
+            && w.file_name() == Some("mobilefacenet.safetensors".as_ref());
+        if self.encoder == EncoderKind::Mobilefacenet && old_place && !w.exists() {
+            self.weights = crate::models::mobilefacenet_weights().display().to_string();
+        }
+    }
+
     /// Puts `video` first in the recent list (10 at most).
     pub fn add_recent(&mut self, video: String) {
         self.recent.retain(|r| r != &video);
@@ -77,5 +88,32 @@ impl Settings {
             upsample: self.upsample,
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weights_saved_in_a_clone_that_lost_them_fall_back_to_the_models_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("clone/weights/mobilefacenet.safetensors");
+        let mut s = Settings {
+            weights: gone.display().to_string(),
+            ..Default::default()
+        };
+        s.forget_moved_models();
+        assert_eq!(
+            s.weights,
+            crate::models::mobilefacenet_weights().display().to_string()
+        );
+        // A file the user chose and that exists is kept.
+        let mine = dir.path().join("weights/mobilefacenet.safetensors");
+        std::fs::create_dir_all(mine.parent().unwrap()).unwrap();
+        std::fs::write(&mine, b"x").unwrap();
+        s.weights = mine.display().to_string();
+        s.forget_moved_models();
+        assert_eq!(s.weights, mine.display().to_string());
     }
 }

@@ -86,6 +86,8 @@ pub struct TrainingState {
     pub roc: Vec<RocPoint>,
     pub steps: usize,
     pub status: String,
+    /// Files of an earlier training that Start would replace: the panel asks first.
+    pub confirm_replace: Option<Vec<std::path::PathBuf>>,
 }
 
 /// View state: what is shown and where. Panels change it directly; changes to the

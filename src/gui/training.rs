@@ -46,7 +46,6 @@ pub struct TrainForm {
     pub fake_ids: String,
     pub fake_lens: String,
     pub out: String,
-    pub encoder: String,
     pub cfg: TrainConfig,
 }
 
@@ -60,7 +59,6 @@ impl Default for TrainForm {
             fake_ids: String::new(),
             fake_lens: String::new(),
             out: "ti2net-model.safetensors".into(),
-            encoder: "mobilefacenet".into(),
             cfg: TrainConfig {
                 epochs: 30,
                 lr: 1e-4,
@@ -78,7 +76,18 @@ fn opt_path(s: &str) -> Option<PathBuf> {
     (!t.is_empty()).then(|| PathBuf::from(t))
 }
 
+/// The checkpoint and saved state of an earlier training that starting afresh with
+/// `form` would replace.
+pub fn existing_outputs(form: &TrainForm) -> Vec<PathBuf> {
+    let out = PathBuf::from(form.out.trim());
+    [out.clone(), train::state_path(&out)]
+        .into_iter()
+        .filter(|p| p.exists())
+        .collect()
+}
+
 /// Starts training (or resumes it from the checkpoint's saved state) on a worker.
+/// Afresh, it replaces the checkpoint and state at `form.out` (the panel asks first).
 pub fn start_training(
     form: TrainForm,
     resume: bool,
@@ -95,12 +104,14 @@ pub fn start_training(
                 &PathBuf::from(form.fake_ids.trim()),
                 opt_path(&form.fake_lens).as_deref(),
             )?;
+            // The encoder is the one that made the vectors, from their sidecars.
+            let encoder = dataset::encoder_of(&[&real, &fake], None)?;
             let data = TrainData {
                 real,
                 fake,
                 real_groups: None,
                 fake_groups: None,
-                encoder: Some(form.encoder.clone()),
+                encoder: Some(encoder),
             };
             let files = TrainFiles {
                 out: PathBuf::from(form.out.trim()),
@@ -245,7 +256,8 @@ pub fn start_extraction(
                 },
                 cancel,
             )?;
-            crate::extract::assemble(&rows, &job.parts, &ids, &lens, false)?;
+            let prov = crate::extract::provenance(&enc, &job.opts);
+            crate::extract::assemble(&rows, &job.parts, &ids, &lens, &prov, false)?;
             crate::fsutil::write_atomic(
                 &table,
                 crate::extract::table_csv(&rows).as_bytes(),

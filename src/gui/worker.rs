@@ -1,6 +1,8 @@
 //! One worker type for every background job of the GUI (analysis, training,
 //! extraction): a named thread at a lower priority, a channel of messages to the UI,
-//! a shared control to cancel it (and, for training, pause it), and a join on drop.
+//! a shared control to cancel it (and, for training, pause it). Dropping it cancels
+//! it without waiting on the UI thread: a worker still busy (loading models, say) is
+//! joined by a reaper thread.
 
 use crate::classifier::train::TrainControl;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,7 +41,8 @@ impl<M: Send> Outbox<M> {
     }
 }
 
-/// A running worker thread. Dropping it cancels the work and waits for the thread.
+/// A running worker thread. Dropping it cancels the work; the thread is joined where
+/// it does not block the caller.
 pub struct Worker<M, C: Control = AtomicBool> {
     rx: Receiver<M>,
     control: Arc<C>,
@@ -89,11 +92,23 @@ impl<M: Send + 'static, C: Control> Worker<M, C> {
 }
 
 impl<M, C: Control> Drop for Worker<M, C> {
-    /// Cancels and waits for the thread (it stops within one frame, video or batch).
+    /// Cancels; joins the thread at once when it has ended, else on a reaper thread
+    /// (it stops at its next check: a frame, a video, a batch, a loading step), so
+    /// that the UI never waits for it.
     fn drop(&mut self) {
         self.control.cancel();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                let reaper = std::thread::Builder::new()
+                    .name("ti2net-reaper".into())
+                    .spawn(move || {
+                        let _ = t.join();
+                    });
+                // Without a reaper the thread is detached: it still stops when cancelled.
+                drop(reaper);
+            }
         }
     }
 }
@@ -126,9 +141,46 @@ mod tests {
         }
         assert_eq!(got, vec![1]);
         drop(w);
+        let t = std::time::Instant::now();
+        while !stopped.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         assert!(
             stopped.load(Ordering::Relaxed),
-            "the drop waited for the thread"
+            "the dropped worker was not cancelled"
+        );
+    }
+
+    #[test]
+    fn dropping_a_busy_worker_does_not_wait_for_it() {
+        let done = Arc::new(AtomicBool::new(false));
+        let d = done.clone();
+        // A step that does not look at the cancel flag (a model loading) for 1.5 s.
+        let w: Worker<u32> = Worker::spawn(
+            "ti2net-test-busy",
+            || {},
+            move |_c, _o| {
+                std::thread::sleep(Duration::from_millis(1500));
+                d.store(true, Ordering::Relaxed);
+            },
+        )
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(20));
+        let t = std::time::Instant::now();
+        drop(w);
+        assert!(
+            t.elapsed() < Duration::from_millis(200),
+            "the drop waited {:?} for the busy thread",
+            t.elapsed()
+        );
+        assert!(!done.load(Ordering::Relaxed));
+        let t = std::time::Instant::now();
+        while !done.load(Ordering::Relaxed) && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(
+            done.load(Ordering::Relaxed),
+            "the thread still ran to its end"
         );
     }
 }

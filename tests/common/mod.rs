@@ -34,7 +34,7 @@ pub fn fixture(name: &str) -> PathBuf {
 }
 
 pub fn mobilefacenet_weights() -> PathBuf {
-    let p = root().join("weights/mobilefacenet.safetensors");
+    let p = ti2net::models::mobilefacenet_weights();
     assert!(
         p.exists(),
         "{} is missing: run scripts/setup.sh",
@@ -45,7 +45,6 @@ pub fn mobilefacenet_weights() -> PathBuf {
 
 pub fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ti2net"));
-    c.env("TI2NET_WEIGHTS", root().join("weights"));
     for a in args {
         c.arg(a.as_ref());
     }

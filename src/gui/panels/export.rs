@@ -174,19 +174,29 @@ fn write(kind: ExportKind, state: &State) -> Result<Option<PathBuf>, String> {
             _ => Ok(None),
         },
         ExportKind::Crops => match dialog.pick_folder() {
-            Some(dir) => {
-                let mut res = Ok(Some(dir.clone()));
-                for (i, c) in &a.crop_images {
-                    let p = dir.join(format!("{stem}_{i:06}.png"));
-                    if let Err(e) = c.save(&p) {
-                        res = Err(crate::Error::Other(format!("{}: {e}", p.display())));
-                        break;
-                    }
-                }
-                res
-            }
+            Some(dir) => export_crops(&dir, &stem, &a.crop_images).map(|_| Some(dir)),
             None => Ok(None),
         },
     };
     result.map_err(|e| e.to_string())
+}
+
+/// Writes each crop as `<stem>_<frame>.png` in `dir`, atomically. Nothing is written
+/// when any of those files exists already (an earlier export is never replaced).
+pub fn export_crops(
+    dir: &std::path::Path,
+    stem: &str,
+    crops: &std::collections::BTreeMap<u64, image::RgbImage>,
+) -> crate::Result<()> {
+    let path = |i: &u64| dir.join(format!("{stem}_{i:06}.png"));
+    if let Some(p) = crops.keys().map(path).find(|p| p.exists()) {
+        return Err(crate::Error::Other(format!(
+            "{}: already exists (crops of an earlier export?); nothing exported: choose another folder",
+            p.display()
+        )));
+    }
+    for (i, c) in crops {
+        crate::fsutil::write_png(&path(i), c, false)?;
+    }
+    Ok(())
 }

@@ -112,14 +112,20 @@ fn form_ui(ui: &mut egui::Ui, f: &mut TrainForm, tr: &TrainingState, cmds: &mut 
     ui.horizontal(|ui| {
         if !running {
             if ui.button("Start training").clicked() {
-                cmds.push(Cmd::StartTraining { resume: false });
+                cmds.push(Cmd::StartTraining {
+                    resume: false,
+                    replace: false,
+                });
             }
             if ui
                 .button("Resume")
                 .on_hover_text("continue from the checkpoint's saved state")
                 .clicked()
             {
-                cmds.push(Cmd::StartTraining { resume: true });
+                cmds.push(Cmd::StartTraining {
+                    resume: true,
+                    replace: false,
+                });
             }
         } else {
             let paused = tr.paused();
@@ -144,6 +150,27 @@ fn form_ui(ui: &mut egui::Ui, f: &mut TrainForm, tr: &TrainingState, cmds: &mut 
             cmds.push(Cmd::UseCheckpoint(out));
         }
     });
+    if let Some(files) = &tr.confirm_replace {
+        let names: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+        ui.colored_label(
+            Color32::from_rgb(240, 160, 40),
+            format!(
+                "{} already exist(s) from an earlier training: replace, or resume it, or set another checkpoint name.",
+                names.join(" and ")
+            ),
+        );
+        ui.horizontal(|ui| {
+            if ui.button("Replace and start").clicked() {
+                cmds.push(Cmd::StartTraining {
+                    resume: false,
+                    replace: true,
+                });
+            }
+            if ui.button("Keep it").clicked() {
+                cmds.push(Cmd::KeepCheckpoint);
+            }
+        });
+    }
     ui.label(&tr.status);
 }
 
