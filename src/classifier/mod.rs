@@ -7,6 +7,7 @@ pub mod clips;
 pub mod dataset;
 pub mod metrics;
 pub mod model;
+pub mod split;
 pub mod synth;
 pub mod train;
 
