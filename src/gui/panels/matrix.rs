@@ -10,7 +10,11 @@ pub fn ui(ui: &mut egui::Ui, state: &State, view: &View, cmds: &mut Vec<Cmd>) {
         "Each cell is the cosine similarity of two face frames' identities (dark: another person, yellow: the same). Click a cell to see its two crops side by side.",
     );
     let Some(m) = &state.analysis.matrix else {
-        ui.label("needs at least two face frames");
+        ui.label(if state.analysis.busy() {
+            "appears when the analysis is done"
+        } else {
+            "needs at least two face frames"
+        });
         return;
     };
     let ids = &m.ids;
