@@ -26,41 +26,8 @@ fn rss_bytes() -> u64 {
 #[test]
 fn a_long_video_keeps_capped_frames_and_strip_tiles() {
     let dir = tempfile::tempdir().unwrap();
-    let still = dir.path().join("still.png");
-    ffmpeg(
-        &[
-            "-i",
-            photo("obama.jpg").to_str().unwrap(),
-            "-vf",
-            "crop=640:480:135:20,scale=200:150",
-        ],
-        &still,
-    );
     // 20 minutes at 2 frames a second: 2,400 analysed frames, over both caps.
-    let clip = dir.path().join("long.mp4");
-    ffmpeg(
-        &[
-            "-loop",
-            "1",
-            "-framerate",
-            "2",
-            "-i",
-            still.to_str().unwrap(),
-            "-vf",
-            "crop=160:120:x='20+20*sin(t/5)':y='15+15*cos(t/7)',format=yuv420p",
-            "-t",
-            "1200",
-            "-r",
-            "2",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-g",
-            "50",
-        ],
-        &clip,
-    );
+    let clip = moving_face_clip(dir.path(), 1200);
     let mut h: Harness<'_, App> = Harness::builder()
         .with_size(egui::vec2(1280.0, 800.0))
         .build_eframe(|cc| App::new(cc, None));

@@ -110,36 +110,6 @@ pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Seconds since the epoch as `YYYY-MM-DDTHH:MM:SSZ`.
-pub fn utc_string(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-pub fn now_utc() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
-    utc_string(secs)
-}
-
 fn spans(r: &Report, status: FaceStatus) -> Vec<Span> {
     let mut out: Vec<Span> = Vec::new();
     let mut prev_idx: Option<usize> = None;
@@ -291,7 +261,7 @@ pub fn build(
     }
     Ok(ForensicReport {
         schema: SCHEMA.into(),
-        created_utc: now_utc(),
+        created_utc: crate::fsutil::utc_now(),
         input: Input {
             path: video.clone(),
             file_name: video
@@ -359,12 +329,11 @@ impl ForensicReport {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn utc_dates() {
-        assert_eq!(utc_string(0), "1970-01-01T00:00:00Z");
-        assert_eq!(utc_string(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc_string(1_795_770_245), "2026-11-27T09:04:05Z");
+        use crate::fsutil::utc_text;
+        assert_eq!(utc_text(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_text(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_text(1_795_770_245), "2026-11-27T09:04:05Z");
     }
 }

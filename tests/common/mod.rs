@@ -117,3 +117,44 @@ pub fn step_until(
     h.step();
     h.step();
 }
+
+/// A generated clip of a face (about 80 pixels, from `assets/photos/obama.jpg`) moving
+/// over small 160 x 120 frames, 2 frames a second, `seconds` long (H.264).
+pub fn moving_face_clip(dir: &Path, seconds: u32) -> PathBuf {
+    let still = dir.join("still.png");
+    ffmpeg(
+        &[
+            "-i",
+            photo("obama.jpg").to_str().unwrap(),
+            "-vf",
+            "crop=640:480:135:20,scale=200:150",
+        ],
+        &still,
+    );
+    let clip = dir.join(format!("moving_{seconds}s.mp4"));
+    let t = seconds.to_string();
+    ffmpeg(
+        &[
+            "-loop",
+            "1",
+            "-framerate",
+            "2",
+            "-i",
+            still.to_str().unwrap(),
+            "-vf",
+            "crop=160:120:x='20+20*sin(t/5)':y='15+15*cos(t/7)',format=yuv420p",
+            "-t",
+            &t,
+            "-r",
+            "2",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            "50",
+        ],
+        &clip,
+    );
+    clip
+}
