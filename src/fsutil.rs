@@ -111,33 +111,6 @@ pub fn write_output(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn atomic_write_refuses_to_clobber() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("a.json");
-        write_atomic(&p, b"one", false).unwrap();
-        assert!(matches!(
-            write_atomic(&p, b"two", false),
-            Err(Error::Exists(_))
-        ));
-        assert_eq!(std::fs::read(&p).unwrap(), b"one");
-        write_atomic(&p, b"two", true).unwrap();
-        assert_eq!(std::fs::read(&p).unwrap(), b"two");
-    }
-
-    #[test]
-    fn sha256_of_known_bytes() {
-        assert_eq!(
-            sha256_bytes(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
-}
-
 /// Now, UTC, RFC 3339 to the second.
 pub fn utc_now() -> String {
     let secs = std::time::SystemTime::now()
@@ -166,4 +139,31 @@ pub fn utc_text(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_refuses_to_clobber() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.json");
+        write_atomic(&p, b"one", false).unwrap();
+        assert!(matches!(
+            write_atomic(&p, b"two", false),
+            Err(Error::Exists(_))
+        ));
+        assert_eq!(std::fs::read(&p).unwrap(), b"one");
+        write_atomic(&p, b"two", true).unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+    }
+
+    #[test]
+    fn sha256_of_known_bytes() {
+        assert_eq!(
+            sha256_bytes(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 }
