@@ -15,30 +15,6 @@ use ti2net::gui::review::ReviewCmd;
 use ti2net::gui::App;
 use ti2net::review::{Frames, Reason, Status, Table};
 
-fn clip(src: &str, start: f64, secs: f64, out: &std::path::Path) {
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    ffmpeg(
-        &[
-            "-ss",
-            &start.to_string(),
-            "-t",
-            &secs.to_string(),
-            "-i",
-            &media(src).to_string_lossy(),
-            "-vf",
-            "scale=320:-2",
-            "-an",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-        out,
-    );
-}
-
 fn drag(h: &mut Harness<'_, App>, from: egui::Pos2, to: egui::Pos2) {
     let button = |pos, pressed| egui::Event::PointerButton {
         pos,

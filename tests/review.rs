@@ -7,32 +7,7 @@ mod common;
 use common::*;
 use std::path::Path;
 use ti2net::review::dataset::{self, Layout};
-use ti2net::review::{Entry, Frames, Label, Reason, Status, Table};
-
-/// A short real clip (`secs` seconds of a corpus video, 320 px wide) at `out`.
-fn clip(src: &str, start: f64, secs: f64, out: &Path) {
-    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    ffmpeg(
-        &[
-            "-ss",
-            &start.to_string(),
-            "-t",
-            &secs.to_string(),
-            "-i",
-            &media(src).to_string_lossy(),
-            "-vf",
-            "scale=320:-2",
-            "-an",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-        ],
-        out,
-    );
-}
+use ti2net::review::{Frames, Label, Reason, Status, Table};
 
 fn run_s(args: &[String]) -> std::process::Output {
     let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
@@ -148,20 +123,6 @@ fn faceforensics_and_celeb_df_layouts_are_read_with_their_labels() {
         e.contains("List_of_testing_videos.txt") && e.contains("line 1"),
         "{e}"
     );
-}
-
-fn entry(video: &str, frames: Option<Frames>, reason: Reason, who: &str, time: &str) -> Entry {
-    Entry {
-        dataset: "set".into(),
-        video: video.into(),
-        label: Label::Real,
-        frames,
-        reason,
-        status: Status::Flagged,
-        note: format!("by {who}"),
-        annotator: who.into(),
-        time: time.into(),
-    }
 }
 
 #[test]

@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::io::{BufRead, Write};
 use std::path::Path;
-use ti2net::review::{Entry, Frames, Label, Reason, Status, Table};
+use ti2net::review::{Frames, Reason, Status, Table};
 
 fn run_s(args: &[String]) -> std::process::Output {
     let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
@@ -19,20 +19,6 @@ fn run_s(args: &[String]) -> std::process::Output {
 
 fn s(p: &Path) -> String {
     p.to_string_lossy().to_string()
-}
-
-fn entry(video: &str, frames: Option<Frames>, reason: Reason, who: &str, time: &str) -> Entry {
-    Entry {
-        dataset: "set".into(),
-        video: video.into(),
-        label: Label::Real,
-        frames,
-        reason,
-        status: Status::Flagged,
-        note: format!("by {who}"),
-        annotator: who.into(),
-        time: time.into(),
-    }
 }
 
 #[test]

@@ -158,3 +158,49 @@ pub fn moving_face_clip(dir: &Path, seconds: u32) -> PathBuf {
     );
     clip
 }
+
+/// A short real clip (`secs` seconds of a corpus video from `start`, 320 px wide) at `out`.
+pub fn clip(src: &str, start: f64, secs: f64, out: &Path) {
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    ffmpeg(
+        &[
+            "-ss",
+            &start.to_string(),
+            "-t",
+            &secs.to_string(),
+            "-i",
+            &media(src).to_string_lossy(),
+            "-vf",
+            "scale=320:-2",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+        out,
+    );
+}
+
+/// A flagged entry of a review table, for the table's tests.
+pub fn entry(
+    video: &str,
+    frames: Option<ti2net::review::Frames>,
+    reason: ti2net::review::Reason,
+    who: &str,
+    time: &str,
+) -> ti2net::review::Entry {
+    ti2net::review::Entry {
+        dataset: "set".into(),
+        video: video.into(),
+        label: ti2net::review::Label::Real,
+        frames,
+        reason,
+        status: ti2net::review::Status::Flagged,
+        note: format!("by {who}"),
+        annotator: who.into(),
+        time: time.into(),
+    }
+}
