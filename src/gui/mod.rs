@@ -68,10 +68,12 @@ fn run_app(make: MakeApp) -> anyhow::Result<()> {
             .with_drag_and_drop(true),
         ..Default::default()
     };
-    eframe::run_native(
+    let run = eframe::run_native(
         "ti2net",
         options,
         Box::new(move |cc| Ok(Box::new(make(cc)))),
-    )
-    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+    );
+    // The window is closed: stop the analyses still running before the process ends.
+    worker::stop_all(std::time::Duration::from_secs(10));
+    run.map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

@@ -2,13 +2,92 @@
 //! extraction): a named thread at a lower priority, a channel of messages to the UI,
 //! a shared control to cancel it (and, for training, pause it). Dropping it cancels
 //! it without waiting on the UI thread: a worker still busy (loading models, say) is
-//! joined by a reaper thread.
+//! joined by a reaper thread. When the window closes, [`stop_all`] cancels every
+//! worker still running and waits for them, so that no analysis is still inside
+//! dlib or ffmpeg while the process exits.
 
 use crate::classifier::train::TrainControl;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex, Weak};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The workers whose body has not returned yet: a way to cancel each, by id.
+type Cancels = Vec<(u64, Box<dyn Fn() + Send>)>;
+
+struct Live {
+    cancels: Mutex<(u64, Cancels)>,
+    ended: Condvar,
+}
+
+static LIVE: Live = Live {
+    cancels: Mutex::new((0, Vec::new())),
+    ended: Condvar::new(),
+};
+
+/// Registers a running worker; the returned guard unregisters it when dropped (at
+/// the end of the worker's body, even when it panics).
+fn register<C: Control>(control: &Arc<C>) -> LiveGuard {
+    static AT_EXIT: std::sync::Once = std::sync::Once::new();
+    AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain function with no arguments; it never unwinds.
+        unsafe {
+            libc::atexit(stop_all_at_exit);
+        }
+    });
+    let weak: Weak<C> = Arc::downgrade(control);
+    let mut g = LIVE.cancels.lock().unwrap_or_else(|e| e.into_inner());
+    g.0 += 1;
+    let id = g.0;
+    g.1.push((
+        id,
+        Box::new(move || {
+            if let Some(c) = weak.upgrade() {
+                c.cancel();
+            }
+        }),
+    ));
+    LiveGuard(id)
+}
+
+struct LiveGuard(u64);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        let mut g = LIVE.cancels.lock().unwrap_or_else(|e| e.into_inner());
+        g.1.retain(|(id, _)| *id != self.0);
+        LIVE.ended.notify_all();
+    }
+}
+
+/// Registered with `atexit` at the first worker, so it runs before the exit handlers
+/// of the libraries loaded earlier (OpenBLAS frees its buffers in one).
+extern "C" fn stop_all_at_exit() {
+    let _ = std::panic::catch_unwind(|| stop_all(Duration::from_secs(10)));
+}
+
+/// Cancels every worker still running and waits up to `timeout` for them to stop.
+/// Returns how many are still running (0 when all stopped). Called when the window
+/// closes: a detached analysis still decoding or detecting while the process exits
+/// can crash it in the libraries' exit handlers.
+pub fn stop_all(timeout: Duration) -> usize {
+    let start = Instant::now();
+    let mut g = LIVE.cancels.lock().unwrap_or_else(|e| e.into_inner());
+    for (_, cancel) in &g.1 {
+        cancel();
+    }
+    while !g.1.is_empty() {
+        let Some(left) = timeout.checked_sub(start.elapsed()) else {
+            break;
+        };
+        g = match LIVE.ended.wait_timeout(g, left) {
+            Ok((g, _)) => g,
+            Err(e) => e.into_inner().0,
+        };
+    }
+    g.1.len()
+}
 
 /// What the UI thread shares with a worker to stop it.
 pub trait Control: Default + Send + Sync + 'static {
@@ -60,6 +139,7 @@ impl<M: Send + 'static, C: Control> Worker<M, C> {
         let (tx, rx) = channel();
         let control = Arc::new(C::default());
         let c = control.clone();
+        let guard = register(&control);
         let outbox = Outbox {
             tx,
             repaint: Box::new(repaint),
@@ -67,6 +147,7 @@ impl<M: Send + 'static, C: Control> Worker<M, C> {
         let thread = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || {
+                let _guard = guard;
                 super::lower_priority();
                 body(&c, &outbox);
             })?;
