@@ -31,7 +31,6 @@ import sys
 import zipfile
 
 import numpy as np
-from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIX = os.path.join(ROOT, "tests", "fixtures")
@@ -41,6 +40,8 @@ def mobilefacenet():
     import onnxruntime as ort
 
     onnx = os.path.join(ROOT, "weights", "sources", "fr_feature.onnx")
+    from PIL import Image
+
     crop = np.asarray(Image.open(os.path.join(FIX, "obama_aligned.png")).convert("RGB"), dtype=np.float32)
     batch = []
     for img in (crop, crop[:, ::-1, :]):
@@ -51,8 +52,9 @@ def mobilefacenet():
     np.save(os.path.join(FIX, "mobilefacenet_obama.npy"), np.stack(outs).astype(np.float32))
 
 
-def resnet_face18(use_se):
-    import torch
+def resnet_face18_net(use_se):
+    """resnet_face18 (arcface-pytorch's ResNetFace with IRBlocks) as restated in
+    REFERENCE.md section 2, in eval mode, with PyTorch's default initialisation."""
     from torch import nn
 
     class SE(nn.Module):
@@ -112,7 +114,13 @@ def resnet_face18(use_se):
             x = self.dropout(self.bn4(x))
             return self.bn5(self.fc5(x.flatten(1)))
 
-    net = Net().eval()
+    return Net().eval()
+
+
+def resnet_face18(use_se):
+    import torch
+
+    net = resnet_face18_net(use_se)
     sd = net.state_dict()
     for k, (name, t) in enumerate(sd.items()):
         if t.dtype != torch.float32:
@@ -133,6 +141,8 @@ def resnet_face18(use_se):
             v = wave * (1.7 / math.sqrt(fan_in))
         sd[name] = torch.tensor(v.reshape(t.shape), dtype=torch.float32)
     net.load_state_dict(sd)
+
+    from PIL import Image
 
     sq = np.asarray(Image.open(os.path.join(FIX, "obama_square.png")).convert("L"), dtype=np.float32)
     pattern = np.sin(np.arange(128 * 128).reshape(128, 128) * 0.05) * 200 + 127.5

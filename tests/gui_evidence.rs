@@ -1,5 +1,6 @@
 //! The workbench's analyst tools: the claimed person (a third curve and its
-//! conclusion) and Export > Forensic report, on a real clip.
+//! conclusion) and Export > Forensic report (written in the background, never over an
+//! earlier one), on a real clip.
 #![cfg(feature = "gui")]
 
 mod common;
@@ -35,14 +36,25 @@ fn the_claimed_person_is_compared_and_the_forensic_report_exported() {
     assert!(r.frames.iter().filter(|f| f.sim_claimed.is_some()).count() > 20);
     h.get_by_label_contains("Claimed person: the subject is consistent");
 
-    // Export > Forensic report, into a folder (the dialog's choice).
+    // Export > Forensic report, into a folder (the dialog's choice): written on a
+    // worker thread while the window goes on drawing, then announced.
     let dir = tempfile::tempdir().unwrap();
-    let page = ti2net::gui::panels::export::forensic_into(
-        &h.state().state,
-        &h.state().settings,
-        dir.path(),
-    )
-    .expect("the report is written");
+    h.state_mut()
+        .send(Cmd::ExportForensicTo(dir.path().to_path_buf()));
+    h.step();
+    assert!(
+        h.state().state.forensic.is_some(),
+        "the report is written by a worker: {:?}",
+        h.state().state.messages
+    );
+    step_until(&mut h, 60, "the forensic report", |a| {
+        a.state.forensic.is_none()
+    });
+    let page = dir.path().join("obama_speech.report.html");
+    assert_eq!(
+        h.state().state.messages,
+        vec![format!("forensic report written: {}", page.display())]
+    );
     let html = std::fs::read_to_string(&page).unwrap();
     let hash = ti2net::fsutil::sha256_file(&video).unwrap();
     assert!(html.contains(&format!("<code id=\"sha256\">{hash}</code>")));
@@ -51,10 +63,12 @@ fn the_claimed_person_is_compared_and_the_forensic_report_exported() {
     assert_eq!(j["analysis"]["claimed"]["conclusion"], "consistent");
     assert!(!j["contact_sheet"].as_array().unwrap().is_empty());
     // A second export into the same folder does not overwrite the first.
-    let again = ti2net::gui::panels::export::forensic_into(
-        &h.state().state,
-        &h.state().settings,
-        dir.path(),
-    );
-    assert!(again.unwrap_err().contains("already exists"));
+    let before = std::fs::read(&page).unwrap();
+    h.state_mut()
+        .send(Cmd::ExportForensicTo(dir.path().to_path_buf()));
+    h.step();
+    step_until(&mut h, 60, "the refusal", |a| a.state.forensic.is_none());
+    let last = h.state().state.messages.last().cloned().unwrap_or_default();
+    assert!(last.contains("already exists"), "{last}");
+    assert_eq!(std::fs::read(&page).unwrap(), before);
 }

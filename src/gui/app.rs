@@ -249,7 +249,7 @@ impl eframe::App for App {
                 &mut self.pending,
             )
         });
-        if !self.state.messages.is_empty() {
+        if !self.state.messages.is_empty() || self.state.forensic.is_some() {
             egui::Panel::bottom("messages").show(ui, |ui| {
                 panels::messages::ui(ui, &self.state, &mut self.pending)
             });

@@ -26,8 +26,10 @@ pub enum Cmd {
     /// Compare two cells of the similarity matrix (row and column).
     ShowPair(usize, usize),
     ExportReport,
-    /// The forensic report (HTML + JSON) into a folder.
+    /// The forensic report (HTML + JSON) into a folder the user picks.
     ExportForensic,
+    /// The forensic report into this folder (written in the background).
+    ExportForensicTo(PathBuf),
     ExportHeatmap,
     ExportCurves,
     ExportCrops,
@@ -135,7 +137,8 @@ fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
             }
         }
         Cmd::ExportReport => export::export(ExportKind::Report, t.state),
-        Cmd::ExportForensic => export::export_forensic(t.state, t.settings),
+        Cmd::ExportForensic => export::export_forensic(t.ctx, t.state, t.settings),
+        Cmd::ExportForensicTo(dir) => export::export_forensic_to(t.ctx, t.state, t.settings, &dir),
         Cmd::ExportHeatmap => export::export(ExportKind::Heatmap, t.state),
         Cmd::ExportCurves => export::export(ExportKind::Curves, t.state),
         Cmd::ExportCrops => export::export(ExportKind::Crops, t.state),

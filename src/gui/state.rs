@@ -15,6 +15,7 @@ use crate::report::Report;
 use eframe::egui;
 use egui::{ColorImage, TextureHandle, TextureOptions};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// Everything the app knows.
@@ -30,6 +31,8 @@ pub struct State {
     pub people: Vec<crate::demo::Person>,
     /// Errors and notices for the user, shown at the bottom until dismissed.
     pub messages: Vec<String>,
+    /// A forensic report being written (Export > Forensic report).
+    pub forensic: Option<super::worker::Worker<Result<PathBuf, String>>>,
 }
 
 /// A frame kept for display.
@@ -67,7 +70,8 @@ pub struct AnalysisState {
     pub live_window: Vec<[f64; 2]>,
     pub crop_images: BTreeMap<u64, image::RgbImage>,
     pub report: Option<Report>,
-    pub vectors: Vec<Option<Vec<f32>>>,
+    /// Shared with a forensic export running in the background.
+    pub vectors: std::sync::Arc<Vec<Option<Vec<f32>>>>,
     pub matrix: Option<Matrix>,
 }
 
@@ -138,6 +142,15 @@ impl State {
         self.swap.poll(ctx, &mut self.messages);
         if let Some(r) = &mut self.review.session {
             r.poll(ctx, &mut self.messages);
+        }
+        if let Some(w) = &self.forensic {
+            if let Some(done) = w.messages().next() {
+                self.messages.push(match done {
+                    Ok(p) => format!("forensic report written: {}", p.display()),
+                    Err(e) => e,
+                });
+                self.forensic = None;
+            }
         }
     }
 }
@@ -234,7 +247,7 @@ impl AnalysisState {
                     for w in &report.warnings {
                         messages.push(format!("{}: {w}", report.video.path.display()));
                     }
-                    self.vectors = vectors;
+                    self.vectors = std::sync::Arc::new(vectors);
                     self.report = Some(*report);
                     // Back to the start once the whole clip is in, unless the user navigated.
                     if view.follow_live {
@@ -269,7 +282,7 @@ impl AnalysisState {
         let faces: Vec<(u64, &Vec<f32>)> = r
             .frames
             .iter()
-            .zip(&self.vectors)
+            .zip(self.vectors.iter())
             .filter_map(|(f, v)| v.as_ref().map(|v| (f.index, v)))
             .collect();
         if faces.len() < 2 {

@@ -42,93 +42,158 @@ pub fn export(kind: ExportKind, state: &mut State) {
     }
 }
 
-/// Writes the forensic report (`ti2net report`'s HTML page and JSON) of the current
-/// analysis into a folder the user picks; never over existing reports.
-pub fn export_forensic(state: &mut State, settings: &crate::gui::settings::Settings) {
-    let result = write_forensic(state, settings);
-    match result {
-        Ok(Some(p)) => state
+/// Export > Forensic report: asks for a folder, then writes there in the background.
+pub fn export_forensic(
+    ctx: &egui::Context,
+    state: &mut State,
+    settings: &crate::gui::settings::Settings,
+) {
+    if state.analysis.report.is_none() {
+        state
             .messages
-            .push(format!("forensic report written: {}", p.display())),
-        Ok(None) => state
+            .push("nothing to report yet: open a video and let the analysis finish".into());
+        return;
+    }
+    let start = state
+        .analysis
+        .report
+        .as_ref()
+        .and_then(|r| r.video.path.parent().map(|p| p.to_path_buf()))
+        .unwrap_or_else(|| PathBuf::from("."));
+    match rfd::FileDialog::new()
+        .set_directory(start)
+        .set_title("Folder for the forensic report")
+        .pick_folder()
+    {
+        Some(dir) => export_forensic_to(ctx, state, settings, &dir),
+        None => state
             .messages
             .push("no file dialog is available here (or it was closed); nothing exported".into()),
-        Err(e) => state.messages.push(e),
     }
 }
 
-fn write_forensic(
-    state: &State,
+/// Writes the forensic report of the current analysis into `dir` on a worker thread
+/// (hashing a large video takes a while); the messages say when it is written.
+pub fn export_forensic_to(
+    ctx: &egui::Context,
+    state: &mut State,
     settings: &crate::gui::settings::Settings,
-) -> Result<Option<PathBuf>, String> {
-    let a = &state.analysis;
-    let Some(r) = &a.report else {
-        return Err("nothing to report yet: open a video and let the analysis finish".into());
+    dir: &std::path::Path,
+) {
+    if state.forensic.is_some() {
+        state
+            .messages
+            .push("a forensic report is being written; wait for it to finish".into());
+        return;
+    }
+    let job = match ForensicJob::prepare(state, settings, dir) {
+        Ok(j) => j,
+        Err(e) => return state.messages.push(e),
     };
-    let Some(dir) = rfd::FileDialog::new()
-        .set_directory(r.video.path.parent().unwrap_or(std::path::Path::new(".")))
-        .set_title("Folder for the forensic report")
-        .pick_folder()
-    else {
-        return Ok(None);
-    };
-    forensic_into(state, settings, &dir).map(Some)
+    let ctx = ctx.clone();
+    match crate::gui::worker::Worker::spawn(
+        "ti2net-forensic",
+        move || ctx.request_repaint(),
+        move |_cancel: &std::sync::atomic::AtomicBool, out| out.send(job.write()),
+    ) {
+        Ok(w) => state.forensic = Some(w),
+        Err(e) => state
+            .messages
+            .push(format!("cannot start the forensic report's thread: {e}")),
+    }
 }
 
 /// Writes the forensic report of the current analysis into `dir` (STEM.report.html
-/// and STEM.report.json); returns the page's path.
+/// and STEM.report.json), on the calling thread; returns the page's path.
 pub fn forensic_into(
     state: &State,
     settings: &crate::gui::settings::Settings,
     dir: &std::path::Path,
 ) -> Result<PathBuf, String> {
-    let a = &state.analysis;
-    let r = a.report.as_ref().ok_or("no analysis to report")?;
-    let stem = r
-        .video
-        .path
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "video".into());
-    let (html, json) = (
-        dir.join(format!("{stem}.report.html")),
-        dir.join(format!("{stem}.report.json")),
-    );
-    for p in [&html, &json] {
-        if p.exists() {
-            return Err(format!(
-                "{}: already exists; choose another folder or move it away",
-                p.display()
-            ));
+    ForensicJob::prepare(state, settings, dir)?.write()
+}
+
+/// What a forensic report needs, taken from the window's state: the report, the
+/// vectors (shared) and the contact sheet's crops.
+pub struct ForensicJob {
+    report: crate::report::Report,
+    vectors: std::sync::Arc<Vec<Option<Vec<f32>>>>,
+    thumbs: crate::evidence::Thumbs,
+    parameters: serde_json::Value,
+    landmarks: PathBuf,
+    html: PathBuf,
+    json: PathBuf,
+}
+
+impl ForensicJob {
+    /// Takes what the report needs; refuses when there is no analysis or when a report
+    /// of this video is already in `dir`.
+    pub fn prepare(
+        state: &State,
+        settings: &crate::gui::settings::Settings,
+        dir: &std::path::Path,
+    ) -> Result<Self, String> {
+        let a = &state.analysis;
+        let r = a.report.as_ref().ok_or("no analysis to report")?;
+        let stem = r
+            .video
+            .path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_else(|| "video".into());
+        let (html, json) = (
+            dir.join(format!("{stem}.report.html")),
+            dir.join(format!("{stem}.report.json")),
+        );
+        for p in [&html, &json] {
+            if p.exists() {
+                return Err(format!(
+                    "{}: already exists; choose another folder or move it away",
+                    p.display()
+                ));
+            }
         }
-    }
-    let mut thumbs = crate::evidence::Thumbs::default();
-    for (i, c) in &a.crop_images {
-        thumbs.offer(*i, c);
-    }
-    let parameters = serde_json::json!({
-        "encoder": r.encoder.name,
-        "encoder_sha256": r.encoder.weights_sha256,
-        "analysis": r.settings,
-        "stride": settings.stride,
-        "threshold": settings.threshold,
-        "claimed_person": settings.reference,
-    });
-    let landmarks = std::path::PathBuf::from(&settings.landmarks);
-    let rep = crate::evidence::build(
-        r,
-        &a.vectors,
-        &thumbs,
-        &crate::evidence::Context {
+        let mut thumbs = crate::evidence::Thumbs::default();
+        for (i, c) in &a.crop_images {
+            thumbs.offer(*i, c);
+        }
+        let parameters = serde_json::json!({
+            "encoder": r.encoder.name,
+            "encoder_sha256": r.encoder.weights_sha256,
+            "analysis": r.settings,
+            "stride": settings.stride,
+            "threshold": settings.threshold,
+            "claimed_person": settings.reference,
+        });
+        Ok(Self {
+            report: r.clone(),
+            vectors: a.vectors.clone(),
+            thumbs,
             parameters,
-            landmarks: &landmarks,
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    let bytes = rep.json().map_err(|e| e.to_string())?;
-    crate::fsutil::write_atomic(&json, &bytes, false).map_err(|e| e.to_string())?;
-    crate::fsutil::write_atomic(&html, rep.html().as_bytes(), false).map_err(|e| e.to_string())?;
-    Ok(html)
+            landmarks: PathBuf::from(&settings.landmarks),
+            html,
+            json,
+        })
+    }
+
+    /// Hashes, probes, draws and writes (never over an existing file).
+    pub fn write(self) -> Result<PathBuf, String> {
+        let rep = crate::evidence::build(
+            &self.report,
+            &self.vectors,
+            &self.thumbs,
+            &crate::evidence::Context {
+                parameters: self.parameters,
+                landmarks: &self.landmarks,
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        let bytes = rep.json().map_err(|e| e.to_string())?;
+        crate::fsutil::write_atomic(&self.json, &bytes, false).map_err(|e| e.to_string())?;
+        crate::fsutil::write_atomic(&self.html, rep.html().as_bytes(), false)
+            .map_err(|e| e.to_string())?;
+        Ok(self.html)
+    }
 }
 
 fn write(kind: ExportKind, state: &State) -> Result<Option<PathBuf>, String> {
