@@ -5,21 +5,8 @@
 
 mod common;
 use common::*;
-use std::path::Path;
 use ti2net::review::dataset::{self, Layout};
 use ti2net::review::{Frames, Label, Reason, Status, Table};
-
-fn run_s(args: &[String]) -> std::process::Output {
-    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
-        .iter()
-        .map(|s| s as &dyn AsRef<std::ffi::OsStr>)
-        .collect();
-    run(&refs)
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().to_string()
-}
 
 #[test]
 fn faceforensics_and_celeb_df_layouts_are_read_with_their_labels() {

@@ -6,20 +6,7 @@
 mod common;
 use common::*;
 use std::io::{BufRead, Write};
-use std::path::Path;
 use ti2net::review::{Frames, Reason, Status, Table};
-
-fn run_s(args: &[String]) -> std::process::Output {
-    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
-        .iter()
-        .map(|s| s as &dyn AsRef<std::ffi::OsStr>)
-        .collect();
-    run(&refs)
-}
-
-fn s(p: &Path) -> String {
-    p.to_string_lossy().to_string()
-}
 
 #[test]
 fn tables_merge_export_and_a_broken_table_is_refused() {

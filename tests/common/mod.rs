@@ -51,6 +51,20 @@ pub fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
     c.output().expect("run ti2net")
 }
 
+/// [`run`] with owned arguments.
+pub fn run_s(args: &[String]) -> Output {
+    let refs: Vec<&dyn AsRef<std::ffi::OsStr>> = args
+        .iter()
+        .map(|s| s as &dyn AsRef<std::ffi::OsStr>)
+        .collect();
+    run(&refs)
+}
+
+/// A path as an argument.
+pub fn s(p: &Path) -> String {
+    p.to_string_lossy().to_string()
+}
+
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
