@@ -206,6 +206,39 @@ fn fps(n: usize, secs: f64) -> f64 {
     }
 }
 
+/// Runs the whole pipeline on the first `frames` frames of `video`: the frames
+/// analysed and the seconds it took.
+pub fn time_pipeline(
+    video: &Path,
+    encoder: &Encoder,
+    faces: &FaceAnalyzer,
+    frames: usize,
+) -> Result<(usize, f64)> {
+    let fps = VideoReader::open(video, FrameSelection::default())?
+        .info()
+        .fps;
+    let opts = AnalyzeOptions {
+        selection: FrameSelection {
+            every: 1,
+            start_s: None,
+            end_s: Some((frames as f64 - 0.5) / fps),
+        },
+        upsample: faces.upsample,
+        ..Default::default()
+    };
+    let t = Instant::now();
+    let a = pipeline::analyze(
+        video,
+        encoder,
+        faces,
+        &opts,
+        &mut |_| {},
+        &mut |_, _| Ok(()),
+        &AtomicBool::new(false),
+    )?;
+    Ok((a.report.frames.len(), t.elapsed().as_secs_f64()))
+}
+
 /// Times each stage on the first `frames` frames of `video`.
 pub fn run(
     video: &Path,
@@ -276,33 +309,8 @@ pub fn run(
         EncoderKind::ArcfaceR18 => None,
     };
 
-    let end = {
-        // The same frames through the whole pipeline.
-        let info = VideoReader::open(video, FrameSelection::default())?
-            .info()
-            .clone();
-        (n as f64 - 0.5) / info.fps
-    };
-    let opts = AnalyzeOptions {
-        selection: FrameSelection {
-            every: 1,
-            start_s: None,
-            end_s: Some(end),
-        },
-        upsample: faces.upsample,
-        ..Default::default()
-    };
-    let t = Instant::now();
-    let a = pipeline::analyze(
-        video,
-        encoder,
-        faces,
-        &opts,
-        &mut |_| {},
-        &mut |_, _| Ok(()),
-        &AtomicBool::new(false),
-    )?;
-    let whole = t.elapsed().as_secs_f64();
+    // The same frames through the whole pipeline.
+    let (analysed, whole) = time_pipeline(video, encoder, faces, n)?;
     Ok(BenchResult {
         frames: n,
         faces: crops.len(),
@@ -312,7 +320,7 @@ pub fn run(
         detect_tracked_fps: fps(n, detect_tracked),
         align_fps: fps(crops.len(), align),
         embed_fps: fps(crops.len(), embed),
-        pipeline_fps: fps(a.report.frames.len(), whole),
+        pipeline_fps: fps(analysed, whole),
         threads: rayon::current_num_threads(),
         floor,
         encoder: enc_timing,

@@ -13,12 +13,11 @@ use crate::classifier::model::Ti2Net;
 use crate::encoder::{mobilefacenet, resnet_face, Encoder, EncoderKind, ID_DIM};
 use crate::error::{Error, Result};
 use crate::faces::FaceAnalyzer;
-use crate::pipeline::{self, AnalyzeOptions};
+
 use crate::video::{FrameSelection, VideoReader};
 use candle_core::{Device, Tensor};
 use rand::SeedableRng;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
 /// Smallest cosine between a CPU and a GPU vector that passes.
@@ -310,34 +309,12 @@ fn pipeline_speed(
     frames: usize,
     device: &str,
 ) -> Result<PipelineSpeed> {
-    let fps = VideoReader::open(video, FrameSelection::default())?
-        .info()
-        .fps;
-    let opts = AnalyzeOptions {
-        selection: FrameSelection {
-            every: 1,
-            start_s: None,
-            end_s: Some((frames as f64 - 0.5) / fps),
-        },
-        upsample: faces.upsample,
-        ..Default::default()
-    };
-    let t = Instant::now();
-    let a = pipeline::analyze(
-        video,
-        enc,
-        faces,
-        &opts,
-        &mut |_| {},
-        &mut |_, _| Ok(()),
-        &AtomicBool::new(false),
-    )?;
-    let secs = t.elapsed().as_secs_f64();
+    let (frames, secs) = crate::bench::time_pipeline(video, enc, faces, frames)?;
     Ok(PipelineSpeed {
         encoder: enc.kind().name().to_string(),
         device: device.to_string(),
-        frames: a.report.frames.len(),
-        frames_per_s: a.report.frames.len() as f64 / secs.max(1e-9),
+        frames,
+        frames_per_s: frames as f64 / secs.max(1e-9),
     })
 }
 
