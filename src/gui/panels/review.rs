@@ -126,43 +126,50 @@ pub fn ui(
     });
     egui::Panel::left("review-queue")
         .resizable(true)
-        .default_size(240.0)
+        .default_size(260.0)
+        .min_size(200.0)
         .show(ui, |ui| queue_ui(ui, s, cmds));
     egui::ScrollArea::vertical().show(ui, |ui| video_ui(ui, s, rv, cmds));
 }
 
 fn queue_ui(ui: &mut egui::Ui, s: &ReviewSession, cmds: &mut Vec<Cmd>) {
     let row = ui.text_style_height(&egui::TextStyle::Button) + ui.spacing().item_spacing.y;
-    // Only the visible rows are laid out (datasets hold thousands of videos).
-    egui::ScrollArea::vertical().show_rows(ui, row, s.dataset.videos.len(), |ui, rows| {
-        for i in rows {
-            let v = &s.dataset.videos[i];
-            let flags = s
-                .file
-                .table
-                .of_video(&v.rel)
-                .filter(|(_, e)| e.status == Status::Flagged)
-                .count();
-            let seen = if s.file.table.is_reviewed(&v.rel) {
-                "[x]"
-            } else {
-                "[ ]"
-            };
-            let text = format!(
-                "{seen} {} [{}]{}",
-                v.rel,
-                v.label.name(),
-                if flags > 0 {
-                    format!(" ({flags} flagged)")
+    // Only the visible rows are laid out (datasets hold thousands of videos). The list
+    // keeps the panel's width (a shrinking list would wrap its rows ever narrower).
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, true])
+        .show_rows(ui, row, s.dataset.videos.len(), |ui, rows| {
+            for i in rows {
+                let v = &s.dataset.videos[i];
+                let flags = s
+                    .file
+                    .table
+                    .of_video(&v.rel)
+                    .filter(|(_, e)| e.status == Status::Flagged)
+                    .count();
+                let seen = if s.file.table.is_reviewed(&v.rel) {
+                    "[x]"
                 } else {
-                    String::new()
+                    "[ ]"
+                };
+                let text = format!(
+                    "{seen} {} [{}]{}",
+                    v.rel,
+                    v.label.name(),
+                    if flags > 0 {
+                        format!(" ({flags} flagged)")
+                    } else {
+                        String::new()
+                    }
+                );
+                // One line a video (`show_rows` needs rows of one height): a long name
+                // is cut, and shown whole on hover.
+                let row = egui::Button::selectable(i == s.pos, &text).truncate();
+                if ui.add(row).on_hover_text(&text).clicked() {
+                    cmds.push(Cmd::Review(ReviewCmd::Go(i)));
                 }
-            );
-            if ui.selectable_label(i == s.pos, text).clicked() {
-                cmds.push(Cmd::Review(ReviewCmd::Go(i)));
             }
-        }
-    });
+        });
 }
 
 fn video_ui(ui: &mut egui::Ui, s: &ReviewSession, rv: &mut ReviewView, cmds: &mut Vec<Cmd>) {
