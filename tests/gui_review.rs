@@ -153,6 +153,27 @@ fn flag_a_video_and_a_frame_range_by_keyboard_and_export_the_table() {
     );
     assert_eq!(mine[1].label, ti2net::review::Label::Fake);
 
+    // The accepted suggestion's note, edited in the window: Edit note, type, Enter.
+    // The typed letters are text, not shortcuts (no R flag, no reason change).
+    let flags_before = Table::read(&table).unwrap().entries.len();
+    h.get_all_by_label("Edit note")
+        .next()
+        .expect("the entries have notes")
+        .click();
+    h.step();
+    h.step();
+    h.input_mut()
+        .events
+        .push(egui::Event::Text(" (blurry, r 2)".into()));
+    h.step();
+    h.key_press(egui::Key::Enter);
+    h.step();
+    h.step();
+    let t = Table::read(&table).unwrap();
+    assert_eq!(t.entries.len(), flags_before, "{:?}", t.entries);
+    assert_eq!(t.entries[0].note, "from --suggest (blurry, r 2)");
+    assert!(h.state().view.review.editing_note.is_none());
+
     // A picture of the tab for the README, when asked for.
     if let Ok(p) = std::env::var("TI2NET_SCREENSHOT") {
         h.render()

@@ -56,6 +56,8 @@ pub struct ReviewView {
     pub anchor: Option<u64>,
     /// Where the curves were drawn last pass (screen <-> plot coordinates).
     pub curves_transform: Option<egui_plot::PlotTransform>,
+    /// The note being edited: the entry's position in the table and the text.
+    pub editing_note: Option<(usize, String)>,
 }
 
 impl Default for ReviewView {
@@ -66,6 +68,7 @@ impl Default for ReviewView {
             selection: None,
             anchor: None,
             curves_transform: None,
+            editing_note: None,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod matrix;
 pub mod messages;
 pub mod pair;
 pub mod review;
+mod review_entries;
 mod review_plots;
 pub mod settings;
 pub mod stats;

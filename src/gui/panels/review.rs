@@ -6,11 +6,11 @@
 //! Keys: 1-8 reason, F flag the video, R flag the selected frames, A / D accept /
 //! dismiss the suggestion, N or Right next, P or Left previous, Esc clear the selection.
 
-use super::review_plots;
+use super::{review_entries, review_plots};
 use crate::gui::commands::Cmd;
 use crate::gui::review::{ReviewCmd, ReviewForm, ReviewSession, ReviewView};
 use crate::gui::state::State;
-use crate::review::{Action, Frames, Reason, Status};
+use crate::review::{Frames, Reason, Status};
 use eframe::egui::{self, Color32, Key};
 
 pub(super) const FLAGGED: Color32 = Color32::from_rgb(230, 80, 70);
@@ -265,41 +265,5 @@ fn video_ui(ui: &mut egui::Ui, s: &ReviewSession, rv: &mut ReviewView, cmds: &mu
             });
         }
     }
-    entries_ui(ui, s, cmds);
-}
-
-fn entries_ui(ui: &mut egui::Ui, s: &ReviewSession, cmds: &mut Vec<Cmd>) {
-    ui.separator();
-    ui.label("This video in the table (A / D accept / dismiss the first suggestion):");
-    egui::Grid::new("review-entries")
-        .striped(true)
-        .show(ui, |ui| {
-            for (i, e) in s.file.table.of_video(&s.current().rel) {
-                let colour = match e.status {
-                    Status::Flagged => FLAGGED,
-                    Status::Suggested => SUGGESTED,
-                    Status::Dismissed => Color32::GRAY,
-                };
-                ui.colored_label(colour, e.status.name());
-                ui.label(e.reason.describe());
-                ui.label(
-                    e.frames
-                        .map(|f| format!("frames {}", f.text()))
-                        .unwrap_or_else(|| "whole video".into()),
-                );
-                ui.label(&e.note);
-                ui.label(format!("{} {}", e.annotator, e.time));
-                if e.status == Status::Suggested {
-                    if ui.small_button("Accept").clicked() {
-                        cmds.push(Cmd::Review(ReviewCmd::Act(Action::Accept(i))));
-                    }
-                    if ui.small_button("Dismiss").clicked() {
-                        cmds.push(Cmd::Review(ReviewCmd::Act(Action::Dismiss(i))));
-                    }
-                } else if ui.small_button("Remove").clicked() {
-                    cmds.push(Cmd::Review(ReviewCmd::Act(Action::Remove(i))));
-                }
-                ui.end_row();
-            }
-        });
+    review_entries::entries_ui(ui, s, rv, cmds);
 }
