@@ -135,12 +135,7 @@ impl ForensicJob {
     ) -> Result<Self, String> {
         let a = &state.analysis;
         let r = a.report.as_ref().ok_or("no analysis to report")?;
-        let stem = r
-            .video
-            .path
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_else(|| "video".into());
+        let stem = video_stem(r);
         let (html, json) = (
             dir.join(format!("{stem}.report.html")),
             dir.join(format!("{stem}.report.json")),
@@ -201,12 +196,7 @@ fn write(kind: ExportKind, state: &State) -> Result<Option<PathBuf>, String> {
     let Some(r) = &a.report else {
         return Err("nothing to export yet: open a video first".into());
     };
-    let stem = r
-        .video
-        .path
-        .file_stem()
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_else(|| "video".into());
+    let stem = video_stem(r);
     let dialog = rfd::FileDialog::new()
         .set_directory(r.video.path.parent().unwrap_or(std::path::Path::new(".")));
     let result: crate::Result<Option<PathBuf>> = match kind {
@@ -264,4 +254,13 @@ pub fn export_crops(
         crate::fsutil::write_png(&path(i), c, false)?;
     }
     Ok(())
+}
+
+/// The analysed video's file name without its extension: the exports' names start with it.
+fn video_stem(r: &crate::report::Report) -> String {
+    r.video
+        .path
+        .file_stem()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_else(|| "video".into())
 }
