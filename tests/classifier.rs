@@ -472,3 +472,67 @@ fn bad_identity_files_and_checkpoints() {
     ]);
     assert_clean_error(&o, &ids, &["more videos are needed"]);
 }
+
+/// A threshold calibrated into a checkpoint (as the demo detector's is) decides the
+/// labels when the user gives none; `--threshold` overrides it.
+#[test]
+fn a_checkpoints_calibrated_threshold_is_used_unless_one_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = candle_core::pickle::read_all(fixture("ti2net_h64.pth")).unwrap();
+    let named: Vec<(String, Tensor)> = t
+        .into_iter()
+        .map(|(k, v)| (k.trim_start_matches("module.").to_string(), v))
+        .collect();
+    // The fixture's video-level fake probabilities, to put a threshold between them.
+    let (_, p) = npy("ti2net_clip_probs.npy");
+    let (v0, v1) = (p[0], (p[1] + p[2] + p[3]) / 3.0);
+    let (lo, hi) = (v0.min(v1), v0.max(v1));
+    assert!(hi - lo > 1e-3, "the two videos score apart: {v0} {v1}");
+    let between = (lo + hi) / 2.0;
+    let prov = checkpoint::Provenance {
+        hidden: 64,
+        threshold: Some(between),
+        ..Default::default()
+    };
+    let c = dir.path().join("calibrated.safetensors");
+    checkpoint::save(&c, &named, &prov, false).unwrap();
+    assert_eq!(
+        Detector::load(&c, &Device::Cpu).unwrap().threshold(),
+        between
+    );
+    let classify = |extra: &[&str], out: &Path| {
+        let mut args: Vec<String> = vec![
+            "classify".into(),
+            s(&fixture("ti2net_ids.npy")),
+            "--lens".into(),
+            s(&fixture("ti2net_lens.npy")),
+            "--checkpoint".into(),
+            s(&c),
+            "--json".into(),
+            s(out),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let o = run_s(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let v = read_json(out);
+        let labels: Vec<String> = v["videos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["label"].as_str().unwrap().to_string())
+            .collect();
+        (v["threshold"].as_f64().unwrap() as f32, labels)
+    };
+    let (t, labels) = classify(&[], &dir.path().join("a.json"));
+    assert!((t - between).abs() < 1e-6, "{t} vs {between}");
+    let mut sorted = labels.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        vec!["fake", "real"],
+        "one video each side: {labels:?}"
+    );
+    let (t, labels) = classify(&["--threshold", "0.99"], &dir.path().join("b.json"));
+    assert!((t - 0.99).abs() < 1e-6);
+    assert_eq!(labels, vec!["real", "real"]);
+}

@@ -26,6 +26,10 @@ pub struct Provenance {
     /// For the demo detector: its model card's figures (see `demo`).
     #[serde(default)]
     pub demo: Option<serde_json::Value>,
+    /// The decision threshold calibrated when the checkpoint was made (metadata
+    /// `threshold`), used for verdicts unless the user gives one.
+    #[serde(default)]
+    pub threshold: Option<f32>,
 }
 
 /// A loaded classifier checkpoint.
@@ -121,6 +125,10 @@ pub fn load(path: &Path, device: &Device) -> Result<Checkpoint> {
             metrics: json("metrics"),
             epoch: meta.get("epoch").and_then(|s| s.parse().ok()),
             demo: meta.get("demo").and_then(|s| serde_json::from_str(s).ok()),
+            threshold: meta
+                .get("threshold")
+                .and_then(|s| s.parse::<f32>().ok())
+                .filter(|t| t.is_finite() && *t > 0.0 && *t < 1.0),
         }
     } else {
         Provenance {
@@ -178,6 +186,9 @@ pub fn to_bytes(
     meta.insert("metrics".into(), prov.metrics.to_string());
     if let Some(e) = prov.epoch {
         meta.insert("epoch".into(), e.to_string());
+    }
+    if let Some(t) = prov.threshold {
+        meta.insert("threshold".into(), t.to_string());
     }
     crate::models::to_safetensors(&named, meta)
 }

@@ -42,6 +42,44 @@ pub fn accuracy(scores: &[f32], labels: &[bool], threshold: f32) -> Option<f64> 
     Some(ok as f64 / scores.len() as f64)
 }
 
+/// The decision threshold with the best balanced accuracy (mean of the true-positive
+/// and true-negative rates) on `scores`: a cut halfway between two neighbouring
+/// scores; of several equally good cuts, the middle one. None without both classes.
+pub fn balanced_threshold(scores: &[f32], labels: &[bool]) -> Option<f32> {
+    let pos = labels.iter().filter(|l| **l).count();
+    let neg = labels.len().min(scores.len()) - pos;
+    if pos == 0 || neg == 0 {
+        return None;
+    }
+    let mut sorted: Vec<(f32, bool)> = scores.iter().copied().zip(labels.iter().copied()).collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Cutting after position k: everything up to k is called negative.
+    let (mut neg_below, mut pos_below) = (0usize, 0usize);
+    let mut best: Vec<f32> = Vec::new();
+    let mut best_score = f64::NEG_INFINITY;
+    for k in 0..sorted.len() - 1 {
+        if sorted[k].1 {
+            pos_below += 1;
+        } else {
+            neg_below += 1;
+        }
+        if sorted[k].0 == sorted[k + 1].0 {
+            continue;
+        }
+        let tnr = neg_below as f64 / neg as f64;
+        let tpr = (pos - pos_below) as f64 / pos as f64;
+        let b = (tnr + tpr) / 2.0;
+        let cut = (sorted[k].0 + sorted[k + 1].0) / 2.0;
+        if b > best_score + 1e-12 {
+            best_score = b;
+            best = vec![cut];
+        } else if (b - best_score).abs() <= 1e-12 {
+            best.push(cut);
+        }
+    }
+    best.get(best.len() / 2).copied()
+}
+
 /// A point of the ROC curve.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RocPoint {
@@ -115,6 +153,22 @@ pub fn summarise(scores: &[f32], labels: &[bool], threshold: f32) -> Scores {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_balanced_threshold_separates_what_can_be_separated() {
+        // Separable: the cut lies between the highest negative and the lowest positive.
+        let t = balanced_threshold(&[0.05, 0.1, 0.3, 0.4], &[false, false, true, true]).unwrap();
+        assert!((t - 0.2).abs() < 1e-6, "{t}");
+        // One negative above two positives: the best cut keeps the two positives.
+        let t = balanced_threshold(
+            &[0.05, 0.12, 0.15, 0.2, 0.3, 0.35],
+            &[false, false, true, true, false, true],
+        )
+        .unwrap();
+        assert!(t > 0.12 && t < 0.15, "{t}");
+        assert_eq!(balanced_threshold(&[0.1, 0.2], &[true, true]), None);
+    }
+
     use super::*;
 
     #[test]

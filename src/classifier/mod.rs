@@ -29,6 +29,15 @@ pub struct Detector {
 }
 
 impl Detector {
+    /// The threshold for verdicts when the user gives none: the checkpoint's
+    /// calibrated one, else [`DEFAULT_THRESHOLD`].
+    pub fn threshold(&self) -> f32 {
+        self.checkpoint
+            .provenance
+            .threshold
+            .unwrap_or(DEFAULT_THRESHOLD)
+    }
+
     pub fn load(path: &Path, device: &Device) -> Result<Self> {
         Ok(Self {
             checkpoint: checkpoint::load(path, device)?,

@@ -556,6 +556,7 @@ pub fn train(
                 metrics: serde_json::json!({"validation": {"clip": ev.clip, "video_mean": ev.video_mean, "video_vote_accuracy": ev.video_vote_accuracy}, "split": {"train_real": split.train_real.len(), "train_fake": split.train_fake.len(), "val_real": split.val_real.len(), "val_fake": split.val_fake.len(), "test_real": split.test_real.len(), "test_fake": split.test_fake.len()}}),
                 epoch: Some(epoch + 1),
                 demo: None,
+                threshold: None,
             };
             checkpoint::save(out, &named, &prov, true)?;
         }
@@ -574,6 +575,7 @@ pub fn train(
             metrics: serde_json::Value::Null,
             epoch: Some(epoch + 1),
             demo: None,
+            threshold: None,
         };
         let extra = HashMap::from([
             ("adam_t".to_string(), adam.t.to_string()),

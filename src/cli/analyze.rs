@@ -58,9 +58,10 @@ pub struct AnalysisArgs {
     /// Face frames between the starts of two scored windows.
     #[arg(long, default_value_t = ti2net::classifier::clips::DEFAULT_STRIDE, value_parser = super::parse::count)]
     stride: usize,
-    /// Decision threshold on the mean fake probability.
-    #[arg(long, default_value_t = ti2net::classifier::DEFAULT_THRESHOLD, value_parser = super::parse::unit)]
-    threshold: f32,
+    /// Decision threshold on the mean fake probability (default: the one calibrated
+    /// into the checkpoint, as the demo detector's is; else 0.5).
+    #[arg(long, value_parser = super::parse::unit)]
+    threshold: Option<f32>,
     /// Genuine photos or videos of the person the video claims to show: every face
     /// frame gets its similarity to them (`sim_claimed`) and the report says whether
     /// the subject is that person (give them after the video).
@@ -108,6 +109,13 @@ impl AnalysisArgs {
             }
             None => None,
         };
+        // The user's threshold, else the checkpoint's calibrated one, else 0.5.
+        let threshold = self.threshold.unwrap_or_else(|| {
+            detector
+                .as_ref()
+                .map(Detector::threshold)
+                .unwrap_or(ti2net::classifier::DEFAULT_THRESHOLD)
+        });
         let claimed = if self.reference.is_empty() {
             None
         } else {
@@ -150,7 +158,9 @@ impl AnalysisArgs {
             "change_threshold": self.change_threshold,
             "detector_sha256": detector.as_ref().map(|d| d.checkpoint.sha256.clone()),
             "stride": self.stride,
-            "threshold": self.threshold,
+            // As written (0.216, not 0.21600000560283661): a batch's settings are
+            // compared with the ones it recorded.
+            "threshold": format!("{threshold}").parse::<f64>().ok(),
             "claimed_person_sha256": claimed.as_ref().map(|c| c.sources.iter().map(|s| s.sha256.clone()).collect::<Vec<_>>()),
         });
         Ok(Tools {
@@ -164,7 +174,7 @@ impl AnalysisArgs {
                 .unwrap_or_else(models::landmarks_model),
             opts,
             stride: self.stride,
-            threshold: self.threshold,
+            threshold,
             settings,
         })
     }

@@ -42,8 +42,9 @@ pub struct ClassifyArgs {
     json: PathBuf,
     #[arg(long, default_value_t = clips::DEFAULT_STRIDE, value_parser = parse::count)]
     stride: usize,
-    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = parse::unit)]
-    threshold: f32,
+    /// Decision threshold (default: the checkpoint's calibrated one, else 0.5).
+    #[arg(long, value_parser = parse::unit)]
+    threshold: Option<f32>,
     /// Encoder the vectors came from (checked against the checkpoint's).
     #[arg(long, value_enum)]
     encoder: Option<EncoderKind>,
@@ -58,6 +59,7 @@ pub fn classify(a: ClassifyArgs) -> Result<i32> {
     if let Some(e) = a.encoder {
         det.checkpoint.check_encoder(&a.checkpoint, e.name())?;
     }
+    let threshold = a.threshold.unwrap_or_else(|| det.threshold());
     let set = dataset::load(&a.ids, a.lens.as_deref())?;
     let mut clip_rows = Vec::new();
     let mut videos = Vec::new();
@@ -76,13 +78,13 @@ pub fn classify(a: ClassifyArgs) -> Result<i32> {
             "frames": v.len,
             "clips": scores.len(),
             "p_fake_mean": mean,
-            "label": match mean { Some(m) if m >= a.threshold => "fake", Some(_) => "real", None => "undetermined" },
+            "label": match mean { Some(m) if m >= threshold => "fake", Some(_) => "real", None => "undetermined" },
         }));
     }
     let out = serde_json::json!({
         "ids": a.ids, "ids_sha256": set.ids_sha256, "lens_sha256": set.lens_sha256,
         "checkpoint": a.checkpoint, "checkpoint_sha256": det.checkpoint.sha256,
-        "stride": a.stride, "threshold": a.threshold,
+        "stride": a.stride, "threshold": threshold,
         "clips": clip_rows, "videos": videos,
     });
     write_output(&a.json, &serde_json::to_vec_pretty(&out)?, a.force)?;
@@ -434,8 +436,10 @@ pub struct EvalArgs {
     json: Option<PathBuf>,
     #[arg(long, default_value_t = clips::DEFAULT_STRIDE, value_parser = parse::count)]
     stride: usize,
-    #[arg(long, default_value_t = DEFAULT_THRESHOLD, value_parser = parse::unit)]
-    threshold: f32,
+    /// Decision threshold for the accuracies (default: the checkpoint's calibrated
+    /// one, else 0.5).
+    #[arg(long, value_parser = parse::unit)]
+    threshold: Option<f32>,
     #[arg(long)]
     cuda: bool,
     #[arg(long)]
@@ -444,8 +448,9 @@ pub struct EvalArgs {
 
 pub fn eval(a: EvalArgs) -> Result<i32> {
     let det = Detector::load(&a.checkpoint, &encoder::device(a.cuda)?)?;
+    let threshold = a.threshold.unwrap_or_else(|| det.threshold());
     let (real, fake) = a.data.load()?;
-    let e = tr::evaluate_checkpoint(&det, &real, &fake, a.stride.max(1), a.threshold)?;
+    let e = tr::evaluate_checkpoint(&det, &real, &fake, a.stride.max(1), threshold)?;
     println!(
         "{:<14} {:>6} {:>9} {:>8} {:>8}",
         "level", "n", "accuracy", "AUC", "EER"
@@ -470,7 +475,7 @@ pub fn eval(a: EvalArgs) -> Result<i32> {
         let out = serde_json::json!({
             "checkpoint": a.checkpoint, "checkpoint_sha256": det.checkpoint.sha256,
             "real_ids_sha256": real.ids_sha256, "fake_ids_sha256": fake.ids_sha256,
-            "stride": a.stride, "threshold": a.threshold,
+            "stride": a.stride, "threshold": threshold,
             "clip": e.clip, "video_mean": e.video_mean, "video_vote_accuracy": e.video_vote_accuracy,
             "roc_clip": e.roc_clip, "roc_video": e.roc_video,
         });

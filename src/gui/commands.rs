@@ -228,7 +228,7 @@ fn open(t: &mut Target<'_>, video: PathBuf) {
         cuda: s.cuda,
         opts: s.analyze_options(),
         stride: s.stride.max(1),
-        threshold: s.threshold,
+        threshold: (!s.threshold_from_checkpoint).then_some(s.threshold),
         reference: s.reference.iter().map(PathBuf::from).collect(),
     };
     let c = t.ctx.clone();

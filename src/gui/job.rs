@@ -34,7 +34,8 @@ pub struct JobSpec {
     pub cuda: bool,
     pub opts: AnalyzeOptions,
     pub stride: usize,
-    pub threshold: f32,
+    /// None: the checkpoint's calibrated threshold.
+    pub threshold: Option<f32>,
     /// Genuine photos or videos of the claimed person (none: no comparison).
     pub reference: Vec<PathBuf>,
 }
@@ -174,7 +175,7 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
     )?;
     if let Some(d) = &detector {
         send(JobMsg::Stage("verdict".into()));
-        analysis.add_verdict(d, s.stride, s.threshold)?;
+        analysis.add_verdict(d, s.stride, s.threshold.unwrap_or_else(|| d.threshold()))?;
     }
     if let Some(c) = &claimed {
         crate::claimed::compare(&mut analysis.report, &analysis.vectors, c);

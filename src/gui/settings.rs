@@ -18,7 +18,10 @@ pub struct Settings {
     pub every: u32,
     pub upsample: bool,
     pub stride: usize,
+    /// The decision threshold when `threshold_from_checkpoint` is off.
     pub threshold: f32,
+    /// Use the threshold calibrated into the checkpoint (0.5 when it has none).
+    pub threshold_from_checkpoint: bool,
     /// Genuine photos or videos of the person the videos claim to show (`--reference`).
     pub reference: Vec<String>,
     pub recent: Vec<String>,
@@ -39,6 +42,7 @@ impl Default for Settings {
             upsample: true,
             stride: crate::classifier::clips::DEFAULT_STRIDE,
             threshold: crate::classifier::DEFAULT_THRESHOLD,
+            threshold_from_checkpoint: true,
             reference: Vec::new(),
             recent: Vec::new(),
             train: TrainForm::default(),

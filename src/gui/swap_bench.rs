@@ -271,11 +271,7 @@ fn analyse(
         cancel,
     )?;
     if let Some(d) = det {
-        a.add_verdict(
-            d,
-            crate::classifier::clips::DEFAULT_STRIDE,
-            crate::classifier::DEFAULT_THRESHOLD,
-        )?;
+        a.add_verdict(d, crate::classifier::clips::DEFAULT_STRIDE, d.threshold())?;
     }
     let vecs = a.face_vectors();
     let (m, cells, _) = crate::identity::block_similarity(&vecs, 400);

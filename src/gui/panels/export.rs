@@ -157,7 +157,7 @@ impl ForensicJob {
             "encoder_sha256": r.encoder.weights_sha256,
             "analysis": r.settings,
             "stride": settings.stride,
-            "threshold": settings.threshold,
+            "threshold": r.verdict.as_ref().map(|v| v.threshold),
             "claimed_person": settings.reference,
         });
         Ok(Self {

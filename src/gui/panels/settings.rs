@@ -58,7 +58,14 @@ pub fn ui(ui: &mut egui::Ui, s: &mut Settings, state: &State, stats: &FrameStats
             ui.add(egui::DragValue::new(&mut s.stride).range(1..=127));
             ui.end_row();
             ui.label("Decision threshold");
-            ui.add(egui::Slider::new(&mut s.threshold, 0.05..=0.95));
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut s.threshold_from_checkpoint, "the checkpoint's")
+                    .on_hover_text("The threshold calibrated when the checkpoint was made (the demo detector's is in its model card); 0.5 for checkpoints without one.");
+                ui.add_enabled(
+                    !s.threshold_from_checkpoint,
+                    egui::Slider::new(&mut s.threshold, 0.05..=0.95),
+                );
+            });
             ui.end_row();
             ui.label("Claimed person")
                 .on_hover_text("Genuine photos or videos of the person the video claims to show: a third curve gives every frame's similarity to them.");
