@@ -33,7 +33,7 @@ pub fn ui(ui: &mut egui::Ui, s: &mut Settings, state: &State, stats: &FrameStats
             ui.label("TI2Net checkpoint");
             ui.add(
                 egui::TextEdit::singleline(&mut s.checkpoint)
-                    .hint_text("none: curves only")
+                    .hint_text("empty: the demo detector (with MobileFaceNet), when installed")
                     .desired_width(420.0),
             );
             ui.end_row();
