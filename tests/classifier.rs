@@ -335,14 +335,19 @@ fn too_few_face_frames_is_undetermined() {
     assert!(v["note"].as_str().unwrap().contains("127"));
 }
 
+/// The PyTorch fixture's TI2Net tensors (hidden 64), without the `module.` prefix.
+fn h64_tensors() -> Vec<(String, Tensor)> {
+    candle_core::pickle::read_all(fixture("ti2net_h64.pth"))
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k.trim_start_matches("module.").to_string(), v))
+        .collect()
+}
+
 #[test]
 fn checkpoint_from_another_encoder_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let t = candle_core::pickle::read_all(fixture("ti2net_h64.pth")).unwrap();
-    let named: Vec<(String, Tensor)> = t
-        .into_iter()
-        .map(|(k, v)| (k.trim_start_matches("module.").to_string(), v))
-        .collect();
+    let named = h64_tensors();
     // The same weights labelled with two encoders: only the label differs.
     let save = |encoder: &str| {
         let prov = checkpoint::Provenance {
@@ -478,11 +483,7 @@ fn bad_identity_files_and_checkpoints() {
 #[test]
 fn a_checkpoints_calibrated_threshold_is_used_unless_one_is_given() {
     let dir = tempfile::tempdir().unwrap();
-    let t = candle_core::pickle::read_all(fixture("ti2net_h64.pth")).unwrap();
-    let named: Vec<(String, Tensor)> = t
-        .into_iter()
-        .map(|(k, v)| (k.trim_start_matches("module.").to_string(), v))
-        .collect();
+    let named = h64_tensors();
     // The fixture's video-level fake probabilities, to put a threshold between them.
     let (_, p) = npy("ti2net_clip_probs.npy");
     let (v0, v1) = (p[0], (p[1] + p[2] + p[3]) / 3.0);
