@@ -116,7 +116,7 @@ if [[ -d "$ROOT/weights" ]]; then
   for f in "$ROOT"/weights/packages/*; do
     [[ -f "$f" && ! -e "$PKG/${f##*/}" ]] && cp "$f" "$PKG/${f##*/}.part" && mv "$PKG/${f##*/}.part" "$PKG/${f##*/}"
   done
-  for f in sources/fr_feature.onnx mobilefacenet.safetensors ti2net-demo.safetensors ti2net-demo.md; do
+  for f in sources/fr_feature.onnx mobilefacenet.safetensors; do
     if [[ -f "$ROOT/weights/$f" && ! -e "$MODELS/$f" ]]; then
       say "copying weights/$f to $MODELS/$f (the clone's copy is left in place)"
       cp "$ROOT/weights/$f" "$MODELS/$f.part" && mv "$MODELS/$f.part" "$MODELS/$f"
@@ -194,11 +194,9 @@ fi
 "$TI2NET" models import
 "$TI2NET" models list
 
-# 6. The demo detector: swaps between the corpus's people, trained on some, measured on
-#    people it never saw (ti2net-demo.safetensors + ti2net-demo.md in the models folder).
-#    Skipped when the checkpoint records the same inputs; clips are cached in ~/.cache/ti2net/demo.
-say "demo detector (cached when up to date)"
-"$TI2NET" demo build
+# 6. The detector: shipped in weights/ (ti2net-demo.safetensors and its model card),
+#    compiled into ti2net and installed into the models folder by `models list` above.
+#    Nothing is trained here; `ti2net demo build` is the recipe that made it.
 
 # 7. The main job on the bundled samples -----------------------------------------
 if ((RUN)); then

@@ -73,11 +73,7 @@ pub fn collect(inputs: &[PathBuf]) -> Result<Vec<Item>> {
             } else {
                 PathBuf::from(v.file_name().unwrap_or(v.as_os_str()))
             };
-            let key = rel
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().to_string())
-                .collect::<Vec<_>>()
-                .join("__");
+            let key = key_of(&rel);
             if let Some(other) = items.iter().find(|i| i.key == key) {
                 return Err(Error::Other(format!(
                     "{} and {} have the same name in the batch ({key}); give them in separate runs or rename one",
@@ -90,6 +86,50 @@ pub fn collect(inputs: &[PathBuf]) -> Result<Vec<Item>> {
     }
     items.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(items)
+}
+
+/// The longest key kept whole (file names are at most 255 bytes, and a key's files add
+/// an extension such as `.report.json`).
+pub const MAX_KEY_BYTES: usize = 200;
+
+/// The key of a video at `rel` (its path relative to the input folder): the components
+/// joined by `__`. A name that is not UTF-8 or a key over [`MAX_KEY_BYTES`] is cut and
+/// ends in a hash of the path's bytes, so every video keeps a key of its own that the
+/// file system accepts.
+pub fn key_of(rel: &Path) -> String {
+    let key = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect::<Vec<_>>()
+        .join("__");
+    let lossless = rel.to_str().is_some();
+    if lossless && key.len() <= MAX_KEY_BYTES {
+        return key;
+    }
+    #[cfg(unix)]
+    let raw = {
+        use std::os::unix::ffi::OsStrExt;
+        rel.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let raw = key.as_bytes().to_vec();
+    let hash = &sha256_bytes(&raw)[..16];
+    // Keep the extension, so that the key still says what kind of file it was.
+    let ext = rel
+        .extension()
+        .map(|e| e.to_string_lossy().to_string())
+        .filter(|e| e.len() <= 8)
+        .unwrap_or_default();
+    let mut cut = MAX_KEY_BYTES - hash.len() - ext.len() - 3;
+    while !key.is_char_boundary(cut.min(key.len())) {
+        cut -= 1;
+    }
+    let head = &key[..cut.min(key.len())];
+    if ext.is_empty() {
+        format!("{head}~{hash}")
+    } else {
+        format!("{head}~{hash}.{ext}")
+    }
 }
 
 /// One line of the summary.
@@ -112,6 +152,10 @@ pub struct Row {
     pub sim_claimed: Option<f32>,
     /// Warnings, or the error of a failed video.
     pub problems: Vec<String>,
+    /// An analysis that ran but is incomplete as a single `analyze` counts it (exit
+    /// status 3): no face was found, or the video could not be decoded to its end.
+    #[serde(default)]
+    pub incomplete: bool,
 }
 
 impl Row {
@@ -128,6 +172,7 @@ impl Row {
             label: None,
             sim_claimed: None,
             problems: vec![why],
+            incomplete: false,
         }
     }
 
@@ -165,29 +210,39 @@ impl Summary {
     }
 
     pub fn csv(&self) -> String {
-        let mut s = String::from(
-            "video,status,sha256,frames,face_frames,identity_changes,p_fake,label,sim_claimed,problems\n",
-        );
+        use crate::fsutil::spreadsheet_cell as text;
         let num = |v: Option<usize>| v.map(|v| v.to_string()).unwrap_or_default();
         let f = |v: Option<f32>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
-        for r in &self.rows {
-            let fields = [
-                r.video.clone(),
+        let rows = self.rows.iter().map(|r| {
+            vec![
+                text(&r.video).into_owned(),
                 r.status.clone(),
                 r.sha256.clone().unwrap_or_default(),
                 num(r.frames),
                 num(r.face_frames),
                 num(r.identity_changes),
                 f(r.p_fake),
-                r.label.clone().unwrap_or_default(),
+                text(r.label.as_deref().unwrap_or_default()).into_owned(),
                 f(r.sim_claimed),
-                r.problems.join("; "),
-            ];
-            let line: Vec<String> = fields.iter().map(|v| csv_field(v)).collect();
-            s.push_str(&line.join(","));
-            s.push('\n');
-        }
-        s
+                text(&r.problems.join("; ")).into_owned(),
+            ]
+        });
+        let bytes = crate::fsutil::csv_bytes(
+            &[
+                "video",
+                "status",
+                "sha256",
+                "frames",
+                "face_frames",
+                "identity_changes",
+                "p_fake",
+                "label",
+                "sim_claimed",
+                "problems",
+            ],
+            rows,
+        );
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// Writes `summary.json` and `summary.csv` into `dir` (replacing the previous ones:
@@ -211,14 +266,6 @@ impl Summary {
             )));
         }
         Ok(s)
-    }
-}
-
-fn csv_field(v: &str) -> String {
-    if v.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", v.replace('"', "\"\""))
-    } else {
-        v.to_string()
     }
 }
 
@@ -271,6 +318,32 @@ pub fn report_path(out: &Path, key: &str, ext: &str) -> PathBuf {
 
 fn row_path(out: &Path, key: &str) -> PathBuf {
     out.join("rows").join(format!("{key}.json"))
+}
+
+/// The row of a video finished by an earlier run, when it still holds: an `ok` row for
+/// the same path, whose recorded sha256 is the file's now (a video replaced under the
+/// same name is analysed again), and whose report (`reports/<key>.json`) reads back as
+/// JSON (a report cut short is written again).
+fn finished_row(out: &Path, item: &Item) -> Option<Row> {
+    let row = std::fs::read(row_path(out, &item.key))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Row>(&b).ok())
+        .filter(|r| r.ok() && r.path == item.video)?;
+    let recorded = row.sha256.as_deref()?;
+    if crate::fsutil::sha256_file(&item.video).ok().as_deref() != Some(recorded) {
+        return None;
+    }
+    let report = std::fs::read(report_path(out, &item.key, "json")).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&report).ok()?;
+    Some(row)
+}
+
+/// The message of a panic caught in a batch worker.
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// Progress of a batch.
@@ -359,11 +432,7 @@ where
                         }
                         let item = &items[i];
                         let rp = row_path(out, &item.key);
-                        let done = std::fs::read(&rp)
-                            .ok()
-                            .and_then(|b| serde_json::from_slice::<Row>(&b).ok())
-                            .filter(|r| r.ok() && r.path == item.video);
-                        if let Some(row) = done {
+                        if let Some(row) = finished_row(out, item) {
                             resumed.fetch_add(1, Ordering::SeqCst);
                             on_event(Event::Finished {
                                 worker: w,
@@ -398,10 +467,27 @@ where
                                 total,
                             })
                         };
-                        let row = match work(st, item, &mut on_frames) {
-                            Ok(r) => r,
-                            Err(Error::Cancelled) => break,
-                            Err(e) => Row::failed(item, e.to_string()),
+                        // A panic in one video's analysis (a defect, or a library
+                        // meeting a crafted file) fails that video, not the batch;
+                        // the worker's state is built anew for the next one.
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            work(st, item, &mut on_frames)
+                        }));
+                        let row = match result {
+                            Ok(Ok(r)) => r,
+                            Ok(Err(Error::Cancelled)) => break,
+                            Ok(Err(e)) => Row::failed(item, e.to_string()),
+                            Err(p) => {
+                                state = None;
+                                Row::failed(
+                                    item,
+                                    format!(
+                                        "{}: the analysis stopped on an internal error ({})",
+                                        item.video.display(),
+                                        panic_message(p.as_ref())
+                                    ),
+                                )
+                            }
                         };
                         let bytes = serde_json::to_vec_pretty(&row).unwrap_or_default();
                         if let Err(e) = write_atomic(&rp, &bytes, true) {
@@ -485,9 +571,20 @@ mod tests {
     }
 
     #[test]
-    fn csv_quotes_what_needs_it() {
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
-        assert_eq!(csv_field("plain"), "plain");
+    fn the_summary_csv_quotes_and_defuses_formulas() {
+        let item = Item {
+            video: PathBuf::from("x/=HYPERLINK(1).mp4"),
+            key: "=HYPERLINK(\"http://a\",\"b\").mp4".into(),
+        };
+        let s = Summary::new(
+            serde_json::Value::Null,
+            None,
+            vec![Row::failed(&item, "a, b".into())],
+        );
+        let csv = s.csv();
+        let mut r = csv::Reader::from_reader(csv.as_bytes());
+        let rec = r.records().next().unwrap().unwrap();
+        assert_eq!(&rec[0], "'=HYPERLINK(\"http://a\",\"b\").mp4");
+        assert_eq!(&rec[9], "a, b");
     }
 }

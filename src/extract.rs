@@ -366,17 +366,17 @@ pub fn assemble(
 
 /// The table as CSV.
 pub fn table_csv(rows: &[ExtractRow]) -> String {
-    let mut s = String::from("video,frames,faces,included,problem\n");
-    for r in rows {
-        let q = |t: &str| format!("\"{}\"", t.replace('"', "\"\""));
-        s.push_str(&format!(
-            "{},{},{},{},{}\n",
-            q(&r.video.to_string_lossy()),
-            r.frames,
-            r.faces,
-            r.included,
-            q(r.problem.as_deref().unwrap_or(""))
-        ));
-    }
-    s
+    use crate::fsutil::spreadsheet_cell as text;
+    let rows = rows.iter().map(|r| {
+        vec![
+            text(&r.video.to_string_lossy()).into_owned(),
+            r.frames.to_string(),
+            r.faces.to_string(),
+            r.included.to_string(),
+            text(r.problem.as_deref().unwrap_or("")).into_owned(),
+        ]
+    });
+    let bytes =
+        crate::fsutil::csv_bytes(&["video", "frames", "faces", "included", "problem"], rows);
+    String::from_utf8_lossy(&bytes).into_owned()
 }

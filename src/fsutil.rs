@@ -33,6 +33,40 @@ pub fn sha256_file_cancellable(
 }
 
 /// Hex sha256 of bytes.
+/// A text cell for a CSV file that people open in a spreadsheet: a cell starting with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return would run as a formula there, so it
+/// gets a leading `'` (OWASP's advice; spreadsheets show the text as written).
+/// [`from_spreadsheet_cell`] takes it off again when ti2net reads its own files.
+pub fn spreadsheet_cell(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
+/// The text of a cell written by [`spreadsheet_cell`].
+pub fn from_spreadsheet_cell(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
+        _ => cell,
+    }
+}
+
+/// CSV bytes of a header and rows, through the `csv` crate (quoting as RFC 4180 asks).
+pub fn csv_bytes<R, F>(header: &[&str], rows: R) -> Vec<u8>
+where
+    R: IntoIterator<Item = Vec<F>>,
+    F: AsRef<[u8]>,
+{
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let _ = w.write_record(header);
+    for r in rows {
+        let _ = w.write_record(&r);
+    }
+    w.into_inner().unwrap_or_default()
+}
+
 pub fn sha256_bytes(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }

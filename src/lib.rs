@@ -29,6 +29,7 @@ pub mod plots;
 pub mod provenance;
 pub mod report;
 pub mod review;
+pub mod session;
 pub mod swap;
 pub mod video;
 

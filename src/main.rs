@@ -90,24 +90,28 @@ pub struct EncoderArgs {
 }
 
 impl EncoderArgs {
+    /// The session of these arguments (no detector, default frame options).
+    pub fn spec(&self) -> ti2net::session::SessionSpec {
+        ti2net::session::SessionSpec {
+            encoder: self.encoder,
+            weights: self.weights.clone(),
+            landmarks: self.landmarks.clone(),
+            cuda: self.cuda,
+            ..Default::default()
+        }
+    }
+
     pub fn load(&self) -> Result<Encoder> {
-        let weights = match (&self.weights, self.encoder) {
-            (Some(w), _) => w.clone(),
-            (None, EncoderKind::Mobilefacenet) => models::mobilefacenet_weights(),
-            (None, EncoderKind::ArcfaceR18) => bail!(
-                "the arcface-r18 encoder needs --weights (the original's resnet18_110.pth or a .safetensors of it)"
-            ),
-        };
+        let spec = self.spec();
+        if spec.weights.is_none() && spec.encoder == EncoderKind::ArcfaceR18 {
+            bail!("the arcface-r18 encoder needs --weights (the original's resnet18_110.pth or a .safetensors of it)");
+        }
         let device = encoder::device(self.cuda)?;
-        Ok(Encoder::load(self.encoder, &weights, &device)?)
+        Ok(Encoder::load(spec.encoder, &spec.weights_path()?, &device)?)
     }
 
     fn faces(&self, upsample: bool) -> Result<FaceAnalyzer> {
-        let lm = self
-            .landmarks
-            .clone()
-            .unwrap_or_else(models::landmarks_model);
-        Ok(FaceAnalyzer::new(&lm, upsample)?)
+        Ok(FaceAnalyzer::new(&self.spec().landmarks_path(), upsample)?)
     }
 }
 

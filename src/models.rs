@@ -76,13 +76,62 @@ pub fn mobilefacenet_weights() -> PathBuf {
     models_dir().join("mobilefacenet.safetensors")
 }
 
-/// The demo detector built by `ti2net demo build` (run by setup), and its model card.
-pub fn demo_checkpoint() -> PathBuf {
-    models_dir().join("ti2net-demo.safetensors")
+/// The detector this build ships: `weights/ti2net-demo.safetensors`, made by the
+/// recipe `ti2net demo build` and committed with its model card. It is compiled into
+/// the program, so every machine scores with the very same weights whatever its models
+/// folder held before.
+pub const SHIPPED_DETECTOR: &[u8] = include_bytes!("../weights/ti2net-demo.safetensors");
+/// The shipped detector's model card (`weights/ti2net-demo.md`).
+pub const SHIPPED_CARD: &str = include_str!("../weights/ti2net-demo.md");
+/// Where `ti2net demo build` writes by default, relative to the clone: the committed
+/// copy that the next build compiles in.
+pub const SHIPPED_DETECTOR_FILE: &str = "weights/ti2net-demo.safetensors";
+pub const SHIPPED_CARD_FILE: &str = "weights/ti2net-demo.md";
+
+/// sha256 of [`SHIPPED_DETECTOR`].
+pub fn shipped_detector_sha256() -> &'static str {
+    static SHA: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SHA.get_or_init(|| crate::fsutil::sha256_bytes(SHIPPED_DETECTOR))
 }
 
+/// The shipped detector as a file (`ti2net-demo.safetensors` in the models folder),
+/// written there from the copy compiled into the program when it is missing or holds
+/// other bytes (an older build's detector). Where the models folder cannot be written,
+/// a copy in the temporary folder is used.
+pub fn demo_checkpoint() -> PathBuf {
+    let sha = shipped_detector_sha256();
+    install_shipped(
+        &models_dir().join("ti2net-demo.safetensors"),
+        SHIPPED_DETECTOR,
+        sha,
+        &format!("ti2net-demo-{}.safetensors", &sha[..12]),
+    )
+}
+
+/// The shipped detector's model card, installed beside it as [`demo_checkpoint`] is.
 pub fn demo_card() -> PathBuf {
-    models_dir().join("ti2net-demo.md")
+    let sha = crate::fsutil::sha256_bytes(SHIPPED_CARD.as_bytes());
+    install_shipped(
+        &models_dir().join("ti2net-demo.md"),
+        SHIPPED_CARD.as_bytes(),
+        &sha,
+        &format!("ti2net-demo-{}.md", &sha[..12]),
+    )
+}
+
+/// `path` holding `bytes` (sha256 `sha`): kept when it already does, else written
+/// atomically; `fallback` names the copy in the temporary folder used when `path`
+/// cannot be written.
+fn install_shipped(path: &Path, bytes: &[u8], sha: &str, fallback: &str) -> PathBuf {
+    let holds = |p: &Path| sha256_file(p).ok().as_deref() == Some(sha);
+    if holds(path) || write_atomic(path, bytes, true).is_ok() {
+        return path.to_path_buf();
+    }
+    let tmp = std::env::temp_dir().join(fallback);
+    if !holds(&tmp) {
+        let _ = write_atomic(&tmp, bytes, true);
+    }
+    tmp
 }
 
 /// The 68-landmark model: `$TI2NET_LANDMARKS`, else Debian's `libdlib-data` file.
@@ -107,6 +156,13 @@ pub fn catalogue() -> Vec<ModelEntry> {
             file_in_package: "-",
             pinned_sha256: None,
             path: mobilefacenet_weights(),
+        },
+        ModelEntry {
+            name: "ti2net demo detector",
+            package: "shipped with ti2net (weights/ti2net-demo.safetensors, built in)",
+            file_in_package: SHIPPED_DETECTOR_FILE,
+            pinned_sha256: Some(shipped_detector_sha256()),
+            path: demo_checkpoint(),
         },
         ModelEntry {
             name: "dlib 68 landmarks",

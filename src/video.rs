@@ -53,6 +53,10 @@ pub struct Frame {
     pub image: RgbImage,
 }
 
+/// The largest frame decoded: 8K UHD (7680 x 4320). A crafted header can announce far
+/// larger frames, each of which would be gigabytes once decoded to RGB.
+pub const MAX_FRAME_PIXELS: u64 = 7680 * 4320;
+
 static INIT: std::sync::Once = std::sync::Once::new();
 
 fn init() {
@@ -61,6 +65,59 @@ fn init() {
         let _ = ffmpeg::init();
         ffmpeg::util::log::set_level(ffmpeg::util::log::Level::Fatal);
     });
+}
+
+/// Opens `path` for demuxing (FFmpeg initialised). ffmpeg-next passes paths to FFmpeg as
+/// UTF-8 and panics on any other name, so a name that is not UTF-8 is opened through
+/// `/proc/self/fd` (Linux), where the bytes of the name do not matter.
+pub fn open_input(path: &Path) -> std::result::Result<ffmpeg::format::context::Input, String> {
+    init();
+    if path.to_str().is_some() {
+        return ffmpeg::format::input(path).map_err(|e| e.to_string());
+    }
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        // FFmpeg opens the alias itself: the file stays open after ours is closed.
+        let alias = format!("/proc/self/fd/{}", file.as_raw_fd());
+        let input = ffmpeg::format::input(&alias).map_err(|e| e.to_string());
+        drop(file);
+        input
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        drop(file);
+        Err("its name is not valid UTF-8: rename it".into())
+    }
+}
+
+/// The tags of an FFmpeg dictionary, read lossily: container tags are bytes, and
+/// neither Latin-1 titles nor values cut inside a character may break what reads them
+/// (ffmpeg-next reads them as UTF-8 unchecked).
+pub fn tags(d: &ffmpeg::DictionaryRef) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    // SAFETY: `d` borrows a dictionary that outlives this call; av_dict_get walks it
+    // without changing it, and each entry's key and value are NUL-terminated C strings.
+    unsafe {
+        let dict = d.as_ptr();
+        let mut e: *mut ffmpeg::ffi::AVDictionaryEntry = std::ptr::null_mut();
+        loop {
+            e = ffmpeg::ffi::av_dict_get(dict, c"".as_ptr(), e, ffmpeg::ffi::AV_DICT_IGNORE_SUFFIX);
+            if e.is_null() {
+                break;
+            }
+            let text = |p: *const std::os::raw::c_char| {
+                if p.is_null() {
+                    String::new()
+                } else {
+                    std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+                }
+            };
+            out.insert(text((*e).key), text((*e).value));
+        }
+    }
+    out
 }
 
 /// Initialises FFmpeg once (quiet logging); for other users of ffmpeg in the library.
@@ -111,7 +168,7 @@ fn rotation_of(stream: &ffmpeg::format::stream::Stream) -> i32 {
             }
         }
     }
-    if let Some(r) = stream.metadata().get("rotate") {
+    if let Some(r) = tags(&stream.metadata()).get("rotate") {
         if let Ok(v) = r.trim().parse::<i32>() {
             return v.rem_euclid(360);
         }
@@ -136,7 +193,7 @@ impl VideoReader {
             path: path.to_path_buf(),
             reason,
         };
-        let ictx = ffmpeg::format::input(path).map_err(|e| not_video(e.to_string()))?;
+        let ictx = open_input(path).map_err(not_video)?;
         let stream = ictx
             .streams()
             .best(ffmpeg::media::Type::Video)
@@ -192,6 +249,11 @@ impl VideoReader {
         let (w, h) = (decoder.width(), decoder.height());
         if w == 0 || h == 0 {
             return Err(not_video("the video stream has no frame size".into()));
+        }
+        if u64::from(w) * u64::from(h) > MAX_FRAME_PIXELS {
+            return Err(not_video(format!(
+                "its frames are {w}x{h}, larger than 8K (7680x4320), the largest this program decodes; scale it down first (ffmpeg -i IN -vf scale=-2:2160 OUT)"
+            )));
         }
         let (width, height) = if rotation % 180 == 90 { (h, w) } else { (w, h) };
         Ok(Self {

@@ -7,17 +7,14 @@ mod common;
 use common::*;
 use std::process::Command;
 
-/// A `TI2NET_HOME` whose `models/` links to the installed models.
+/// A `TI2NET_HOME` whose `models/` links to the installed models (not the detector:
+/// the program installs the one it ships itself).
 fn home_with_models() -> tempfile::TempDir {
     let installed = ti2net::models::models_dir();
     let home = tempfile::tempdir().unwrap();
     let models = home.path().join("models");
     std::fs::create_dir_all(models.join("sources")).unwrap();
-    for f in [
-        "mobilefacenet.safetensors",
-        "sources/fr_feature.onnx",
-        "ti2net-demo.safetensors",
-    ] {
+    for f in ["mobilefacenet.safetensors", "sources/fr_feature.onnx"] {
         let src = installed.join(f);
         assert!(
             src.exists(),
@@ -98,9 +95,37 @@ fn models_are_found_in_ti2net_home_from_any_folder() {
     assert_eq!(r["encoder"]["name"], "mobilefacenet");
     let w = r["encoder"]["weights"].as_str().unwrap();
     assert!(w.starts_with(models.to_str().unwrap()), "weights from {w}");
-    assert!(
-        !r["verdict"].is_null(),
-        "the demo detector in TI2NET_HOME was not used"
+    // The shipped detector scored it, installed into the new home on first use.
+    assert_eq!(
+        r["verdict"]["checkpoint_sha256"],
+        ti2net::models::shipped_detector_sha256(),
+        "the shipped detector was not used"
+    );
+    let installed = models.join("ti2net-demo.safetensors");
+    assert_eq!(
+        r["verdict"]["checkpoint"].as_str(),
+        installed.to_str(),
+        "the detector was not installed into TI2NET_HOME"
+    );
+    // An older detector left in the models folder is replaced by the shipped one.
+    std::fs::write(&installed, b"an older build's detector").unwrap();
+    let o = ti2net(
+        home.path(),
+        cwd.path(),
+        &[
+            "analyze".as_ref(),
+            video.as_os_str(),
+            "--end".as_ref(),
+            "1".as_ref(),
+            "--json".as_ref(),
+            "r2.json".as_ref(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r = read_json(&cwd.path().join("r2.json"));
+    assert_eq!(
+        r["verdict"]["checkpoint_sha256"],
+        ti2net::models::shipped_detector_sha256()
     );
 }
 

@@ -9,14 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use ti2net::align::FaceCrops;
 use ti2net::batch::Shard;
-use ti2net::claimed::Claimed;
-use ti2net::classifier::Detector;
-use ti2net::encoder::{self, Encoder, EncoderKind};
-use ti2net::faces::FaceAnalyzer;
+use ti2net::encoder;
 use ti2net::fsutil::{sha256_file, write_output};
 use ti2net::pipeline::{self, Analysis, AnalyzeOptions, Stage};
+use ti2net::session::{DetectorChoice, Session, SessionSpec};
 use ti2net::video::FrameSelection;
-use ti2net::{evidence, identity, models, npy};
+use ti2net::{evidence, identity, npy};
 
 /// What every analysis of a run shares: encoder, frames, identity changes, detector,
 /// claimed person.
@@ -69,171 +67,49 @@ pub struct AnalysisArgs {
     reference: Vec<PathBuf>,
 }
 
-/// Everything loaded once for a run.
-pub struct Tools {
-    pub enc: Encoder,
-    pub detector: Option<Detector>,
-    pub claimed: Option<Claimed>,
-    pub landmarks: PathBuf,
-    pub opts: AnalyzeOptions,
-    pub stride: usize,
-    pub threshold: f32,
-    /// The settings that decide the numbers (hashes, not paths, so shards on
-    /// different machines agree).
-    pub settings: serde_json::Value,
-}
-
 impl AnalysisArgs {
-    pub fn faces(&self) -> Result<FaceAnalyzer> {
-        self.enc.faces(!self.no_upsample)
+    /// The session these arguments describe.
+    pub fn spec(&self) -> SessionSpec {
+        SessionSpec {
+            encoder: self.enc.encoder,
+            weights: self.enc.weights.clone(),
+            landmarks: self.enc.landmarks.clone(),
+            cuda: self.enc.cuda,
+            detector: match (&self.checkpoint, self.no_detector) {
+                (Some(c), _) => DetectorChoice::File(c.clone()),
+                (None, true) => DetectorChoice::None,
+                (None, false) => DetectorChoice::Shipped,
+            },
+            threshold: self.threshold,
+            stride: self.stride,
+            references: self.reference.clone(),
+            opts: AnalyzeOptions {
+                selection: FrameSelection {
+                    every: self.every,
+                    start_s: self.start,
+                    end_s: self.end,
+                },
+                upsample: !self.no_upsample,
+                roi: !self.full_frame_detection,
+                change: identity::ChangeParams {
+                    window_s: self.change_window,
+                    threshold: self.change_threshold,
+                    ..Default::default()
+                },
+                ..Default::default()
+            },
+        }
     }
 
-    pub fn load(&self) -> Result<Tools> {
-        let enc = self.enc.load()?;
-        let demo = models::demo_checkpoint();
-        let checkpoint = match &self.checkpoint {
-            Some(c) => Some(c.clone()),
-            None if !self.no_detector
-                && enc.kind() == EncoderKind::Mobilefacenet
-                && demo.exists() =>
-            {
-                Some(demo)
-            }
-            None => None,
-        };
-        let detector = match &checkpoint {
-            Some(c) => {
-                let d = Detector::load(c, &encoder::device(self.enc.cuda)?)?;
-                d.checkpoint.check_encoder(c, enc.kind().name())?;
-                Some(d)
-            }
-            None => None,
-        };
-        // The user's threshold, else the checkpoint's calibrated one, else 0.5.
-        let threshold = self.threshold.unwrap_or_else(|| {
-            detector
-                .as_ref()
-                .map(Detector::threshold)
-                .unwrap_or(ti2net::classifier::DEFAULT_THRESHOLD)
-        });
-        let claimed = if self.reference.is_empty() {
-            None
-        } else {
+    /// Loads the session's models (saying so when a claimed person is read).
+    pub fn load(&self) -> Result<Session> {
+        if !self.reference.is_empty() {
             eprintln!(
                 "reading the claimed person from {} file(s)",
                 self.reference.len()
             );
-            let faces = self.faces()?;
-            Some(ti2net::claimed::build(
-                &self.reference,
-                &enc,
-                &faces,
-                &AtomicBool::new(false),
-            )?)
-        };
-        let opts = AnalyzeOptions {
-            selection: FrameSelection {
-                every: self.every,
-                start_s: self.start,
-                end_s: self.end,
-            },
-            upsample: !self.no_upsample,
-            roi: !self.full_frame_detection,
-            change: identity::ChangeParams {
-                window_s: self.change_window,
-                threshold: self.change_threshold,
-                ..Default::default()
-            },
-            ..Default::default()
-        };
-        let settings = serde_json::json!({
-            "encoder": enc.kind().name(),
-            "encoder_sha256": enc.weights_sha256(),
-            "every": self.every,
-            "start_s": self.start,
-            "end_s": self.end,
-            "upsample": !self.no_upsample,
-            "full_frame_detection": self.full_frame_detection,
-            "change_window_s": self.change_window,
-            "change_threshold": self.change_threshold,
-            "detector_sha256": detector.as_ref().map(|d| d.checkpoint.sha256.clone()),
-            "stride": self.stride,
-            // As written (0.216, not 0.21600000560283661): a batch's settings are
-            // compared with the ones it recorded.
-            "threshold": format!("{threshold}").parse::<f64>().ok(),
-            "claimed_person_sha256": claimed.as_ref().map(|c| c.sources.iter().map(|s| s.sha256.clone()).collect::<Vec<_>>()),
-        });
-        Ok(Tools {
-            enc,
-            detector,
-            claimed,
-            landmarks: self
-                .enc
-                .landmarks
-                .clone()
-                .unwrap_or_else(models::landmarks_model),
-            opts,
-            stride: self.stride,
-            threshold,
-            settings,
-        })
-    }
-}
-
-impl Tools {
-    /// Analyses one video and adds the verdict and the claimed person.
-    pub fn analyse(
-        &self,
-        video: &Path,
-        faces: &FaceAnalyzer,
-        on_progress: &mut dyn FnMut(pipeline::Progress),
-        on_frame: &mut pipeline::FrameSink,
-        cancel: &AtomicBool,
-    ) -> ti2net::Result<Analysis> {
-        let mut a = pipeline::analyze(
-            video,
-            &self.enc,
-            faces,
-            &self.opts,
-            on_progress,
-            on_frame,
-            cancel,
-        )?;
-        if let Some(d) = &self.detector {
-            a.add_verdict(d, self.stride, self.threshold)?;
         }
-        if let Some(c) = &self.claimed {
-            ti2net::claimed::compare(&mut a.report, &a.vectors, c);
-        }
-        Ok(a)
-    }
-
-    /// The forensic report of a finished analysis.
-    pub fn evidence(
-        &self,
-        a: &Analysis,
-        thumbs: &evidence::Thumbs,
-    ) -> ti2net::Result<evidence::ForensicReport> {
-        let mut parameters = self.settings.clone();
-        if let Some(o) = parameters.as_object_mut() {
-            o.insert(
-                "landmarks".into(),
-                serde_json::json!(self.landmarks.display().to_string()),
-            );
-            o.insert(
-                "encoder_weights".into(),
-                serde_json::json!(a.report.encoder.weights.display().to_string()),
-            );
-        }
-        evidence::build(
-            &a.report,
-            &a.vectors,
-            thumbs,
-            &evidence::Context {
-                parameters,
-                landmarks: &self.landmarks,
-            },
-        )
+        Ok(Session::load(self.spec())?)
     }
 }
 
@@ -388,8 +264,8 @@ pub fn analyze(a: AnalyzeArgs) -> Result<i32> {
     if let Some((c, s)) = &plot_paths {
         check_outputs(&[&Some(c.clone()), &Some(s.clone())], a.force)?;
     }
-    let tools = a.an.load()?;
-    let faces = a.an.faces()?;
+    let session = a.an.load()?;
+    let faces = session.faces()?;
     crops_dir(&a.crops, a.force)?;
     let bar = frames_bar();
     let mut on_progress = |p: pipeline::Progress| {
@@ -402,7 +278,7 @@ pub fn analyze(a: AnalyzeArgs) -> Result<i32> {
         (Some(d), Some(c)) => save_crops(d, &format!("{:06}", frame.index), c, a.force),
         _ => Ok(()),
     };
-    let analysis = tools.analyse(
+    let analysis = session.analyse(
         &video,
         &faces,
         &mut on_progress,
@@ -425,7 +301,7 @@ pub fn analyze(a: AnalyzeArgs) -> Result<i32> {
         )?;
         if p.as_os_str() != "-" {
             // What made the vectors, for `blend` and `train`.
-            let prov = ti2net::extract::provenance(&tools.enc, &tools.opts);
+            let prov = ti2net::extract::provenance(&session.encoder, &session.spec.opts);
             ti2net::provenance::write(p, &prov)?;
         }
     }
@@ -522,8 +398,8 @@ pub fn report(a: ReportArgs) -> Result<i32> {
     )?;
     std::fs::create_dir_all(&a.out)
         .with_context(|| format!("{}: cannot create the folder", a.out.display()))?;
-    let tools = a.an.load()?;
-    let faces = a.an.faces()?;
+    let session = a.an.load()?;
+    let faces = session.faces()?;
     let bar = frames_bar();
     let mut on_progress = |p: pipeline::Progress| {
         bar.set_length(p.total);
@@ -537,7 +413,7 @@ pub fn report(a: ReportArgs) -> Result<i32> {
         }
         Ok(())
     };
-    let analysis = tools.analyse(
+    let analysis = session.analyse(
         video,
         &faces,
         &mut on_progress,
@@ -545,7 +421,7 @@ pub fn report(a: ReportArgs) -> Result<i32> {
         &AtomicBool::new(false),
     )?;
     bar.finish_and_clear();
-    let rep = tools.evidence(&analysis, &thumbs)?;
+    let rep = session.evidence(&analysis, &thumbs)?;
     write_output(&json_path, &rep.json()?, a.force)?;
     write_output(&html_path, rep.html().as_bytes(), a.force)?;
     print_summary(video, &analysis);

@@ -58,6 +58,7 @@ fn row_of(item: &Item, a: &ti2net::pipeline::Analysis) -> Row {
         label: r.verdict.as_ref().map(|v| v.label.clone()),
         sim_claimed: r.claimed.as_ref().and_then(|c| c.median),
         problems,
+        incomplete: super::analyze::exit_code(a) != 0,
     }
 }
 
@@ -81,8 +82,8 @@ pub fn run_batch(
         Some(s) => all.into_iter().filter(|i| s.holds(&i.key)).collect(),
         None => all,
     };
-    let tools = an.load()?;
-    let mut settings = tools.settings.clone();
+    let session = an.load()?;
+    let mut settings = session.settings();
     if let Some(o) = settings.as_object_mut() {
         o.insert(
             "kind".into(),
@@ -146,7 +147,7 @@ pub fn run_batch(
             }
         }
     };
-    let init = |_w: usize| an.faces().map_err(|e| ti2net::Error::Other(e.to_string()));
+    let init = |_w: usize| session.faces();
     let work = |faces: &mut ti2net::faces::FaceAnalyzer,
                 item: &Item,
                 on_frames: &mut dyn FnMut(u64, u64)|
@@ -160,9 +161,9 @@ pub fn run_batch(
             Ok(())
         };
         let cancel = AtomicBool::new(false);
-        let a = tools.analyse(&item.video, faces, &mut on_progress, &mut on_frame, &cancel)?;
+        let a = session.analyse(&item.video, faces, &mut on_progress, &mut on_frame, &cancel)?;
         if forensic {
-            let rep = tools.evidence(&a, &thumbs)?;
+            let rep = session.evidence(&a, &thumbs)?;
             write_atomic(
                 &batch::report_path(out, &item.key, "html"),
                 rep.html().as_bytes(),
@@ -214,8 +215,18 @@ pub fn run_batch(
     for r in s.rows.iter().filter(|r| !r.ok()) {
         eprintln!("failed: {}", r.problems.join("; "));
     }
-    drop(tools);
-    Ok(if s.failed > 0 { 3 } else { 0 })
+    drop(session);
+    Ok(batch_exit_code(s))
+}
+
+/// A batch exits as its worst video would alone: 3 when a video failed, had no face or
+/// could not be decoded to its end.
+fn batch_exit_code(s: &batch::Summary) -> i32 {
+    if s.failed > 0 || s.rows.iter().any(|r| r.incomplete) {
+        3
+    } else {
+        0
+    }
 }
 
 fn display_list(paths: &[PathBuf]) -> String {
@@ -242,5 +253,5 @@ pub fn merge(a: MergeArgs) -> Result<i32> {
         s.failed,
         a.out_dir.join("summary.csv").display()
     );
-    Ok(if s.failed > 0 { 3 } else { 0 })
+    Ok(batch_exit_code(&s))
 }

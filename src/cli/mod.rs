@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 use ti2net::classifier::train::{TrainConfig, TrainControl, TrainData, TrainEvent};
-use ti2net::classifier::{clips, dataset, train as tr, Detector, DEFAULT_THRESHOLD};
+use ti2net::classifier::{clips, dataset, train as tr, DEFAULT_THRESHOLD};
 use ti2net::encoder::{self, EncoderKind};
 use ti2net::fsutil::write_output;
 use ti2net::pipeline::AnalyzeOptions;
@@ -55,10 +55,11 @@ pub struct ClassifyArgs {
 }
 
 pub fn classify(a: ClassifyArgs) -> Result<i32> {
-    let det = Detector::load(&a.checkpoint, &encoder::device(a.cuda)?)?;
-    if let Some(e) = a.encoder {
-        det.checkpoint.check_encoder(&a.checkpoint, e.name())?;
-    }
+    let det = ti2net::session::load_detector(
+        &a.checkpoint,
+        &encoder::device(a.cuda)?,
+        a.encoder.map(|e| e.name()),
+    )?;
     let threshold = a.threshold.unwrap_or_else(|| det.threshold());
     let set = dataset::load(&a.ids, a.lens.as_deref())?;
     let mut clip_rows = Vec::new();
@@ -447,7 +448,7 @@ pub struct EvalArgs {
 }
 
 pub fn eval(a: EvalArgs) -> Result<i32> {
-    let det = Detector::load(&a.checkpoint, &encoder::device(a.cuda)?)?;
+    let det = ti2net::session::load_detector(&a.checkpoint, &encoder::device(a.cuda)?, None)?;
     let threshold = a.threshold.unwrap_or_else(|| det.threshold());
     let (real, fake) = a.data.load()?;
     let e = tr::evaluate_checkpoint(&det, &real, &fake, a.stride.max(1), threshold)?;

@@ -8,9 +8,11 @@ use clap::Args;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use ti2net::pipeline::{self, AnalyzeOptions};
+use ti2net::encoder::EncoderKind;
+use ti2net::pipeline::AnalyzeOptions;
 use ti2net::report::Report;
 use ti2net::review::{self, dataset, suggest, Action, Annotator, Table, TableFile};
+use ti2net::session::{DetectorChoice, Session};
 use ti2net::video::FrameSelection;
 
 #[derive(Args)]
@@ -184,48 +186,45 @@ fn suggest_cmd(a: &ReviewArgs, ds: &dataset::Dataset, out: &Path) -> Result<i32>
                     .join(format!("{}.json", report_key(&v.rel)))
             })
             .filter(|p| p.exists());
-        let report: std::result::Result<Report, String> = match cached {
-            Some(p) => {
+        // A batch's report that cannot be read back (cut short, or of another version)
+        // is not trusted: the video is analysed again.
+        let reread = cached.and_then(|p| {
+            std::fs::read(&p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Report>(&b).ok())
+        });
+        let report: std::result::Result<Report, String> = match reread {
+            Some(r) => {
                 reused += 1;
-                let bytes = std::fs::read(&p).with_context(|| p.display().to_string())?;
-                Ok(serde_json::from_slice::<Report>(&bytes)
-                    .with_context(|| format!("{}: not a readable ti2net report", p.display()))?)
+                Ok(r)
             }
             None => {
                 analysed += 1;
                 if models.is_none() {
-                    let lm = a
-                        .enc
-                        .landmarks
-                        .clone()
-                        .unwrap_or_else(ti2net::models::landmarks_model);
-                    models = Some((
-                        a.enc.load()?,
-                        ti2net::faces::FaceAnalyzer::new(&lm, !a.no_upsample)?,
-                    ));
+                    let mut spec = a.enc.spec();
+                    spec.detector = DetectorChoice::None;
+                    spec.opts = AnalyzeOptions {
+                        selection: FrameSelection {
+                            every: a.every.max(1),
+                            ..Default::default()
+                        },
+                        upsample: !a.no_upsample,
+                        ..Default::default()
+                    };
+                    if spec.weights.is_none() && spec.encoder == EncoderKind::ArcfaceR18 {
+                        bail!("the arcface-r18 encoder needs --weights (the original's resnet18_110.pth or a .safetensors of it)");
+                    }
+                    let session = Session::load(spec)?;
+                    let faces = session.faces()?;
+                    models = Some((session, faces));
                 }
-                let Some((enc, faces)) = &models else {
+                let Some((session, faces)) = &models else {
                     unreachable!()
                 };
-                let opts = AnalyzeOptions {
-                    selection: FrameSelection {
-                        every: a.every.max(1),
-                        ..Default::default()
-                    },
-                    upsample: !a.no_upsample,
-                    ..Default::default()
-                };
-                pipeline::analyze(
-                    &v.path,
-                    enc,
-                    faces,
-                    &opts,
-                    &mut |_| {},
-                    &mut |_, _| Ok(()),
-                    &cancel,
-                )
-                .map(|x| x.report)
-                .map_err(|e| e.to_string())
+                session
+                    .analyse(&v.path, faces, &mut |_| {}, &mut |_, _| Ok(()), &cancel)
+                    .map(|x| x.report)
+                    .map_err(|e| e.to_string())
             }
         };
         let entries = match report {

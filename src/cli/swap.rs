@@ -143,17 +143,21 @@ pub struct DemoBuildArgs {
     /// Work folder for the clips, swaps and identity vectors (kept between runs).
     #[arg(long)]
     work: Option<PathBuf>,
-    /// The checkpoint (default: ti2net-demo.safetensors in the models folder).
-    #[arg(long)]
-    out: Option<PathBuf>,
-    /// The model card (default: ti2net-demo.md in the models folder).
-    #[arg(long)]
-    card: Option<PathBuf>,
+    /// The checkpoint (default: weights/ti2net-demo.safetensors, the shipped copy that
+    /// the next build of the program compiles in; run it from the clone).
+    #[arg(long, default_value = ti2net::models::SHIPPED_DETECTOR_FILE)]
+    out: PathBuf,
+    /// The model card (default: weights/ti2net-demo.md).
+    #[arg(long, default_value = ti2net::models::SHIPPED_CARD_FILE)]
+    card: PathBuf,
     /// People kept out of training (comma-separated ids of the corpus).
     #[arg(long, value_delimiter = ',')]
     test_people: Option<Vec<String>>,
     #[arg(long, value_parser = super::parse::count)]
     epochs: Option<usize>,
+    /// At most this many clips cut from each person's video (default 6).
+    #[arg(long, value_parser = super::parse::count)]
+    max_segments: Option<usize>,
     #[arg(long)]
     seed: Option<u64>,
     /// Build again even when the checkpoint records the same inputs.
@@ -186,11 +190,13 @@ pub fn demo(cmd: DemoCommand) -> Result<i32> {
     if let Some(s) = a.seed {
         cfg.train.seed = s;
     }
+    if let Some(m) = a.max_segments {
+        cfg.max_segments = m;
+    }
     cfg.threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2);
-    let out = a.out.unwrap_or_else(ti2net::models::demo_checkpoint);
-    let card = a.card.unwrap_or_else(ti2net::models::demo_card);
+    let (out, card) = (a.out, a.card);
     let enc = ti2net::encoder::Encoder::load(
         EncoderKind::Mobilefacenet,
         &ti2net::models::mobilefacenet_weights(),
@@ -198,9 +204,15 @@ pub fn demo(cmd: DemoCommand) -> Result<i32> {
     )?;
     let inputs = demo::inputs_hash(&people, &cfg, &enc);
     if !a.force && out.exists() && demo::recorded_inputs(&out).as_deref() == Some(inputs.as_str()) {
+        let wrote = demo::write_card(&people, &cfg, &out, &card)?;
         eprintln!(
-            "{}: up to date (built from the same corpus, settings and weights)",
-            out.display()
+            "{}: up to date (built from the same corpus, settings and weights){}",
+            out.display(),
+            if wrote {
+                format!("; model card {} written from its metadata", card.display())
+            } else {
+                String::new()
+            }
         );
         return Ok(0);
     }

@@ -31,8 +31,11 @@ pub fn model_card(c: &DemoCard, people: &[Person], cfg: &DemoConfig, sha: &str) 
     format!(
         "# ti2net demo detector (model card)
 
-Written by `ti2net demo build` (run by `scripts/setup.sh`); checkpoint
-`ti2net-demo.safetensors`, sha256 `{sha}`.
+Made by `ti2net demo build` (the recipe) and shipped with ti2net: the checkpoint
+`weights/ti2net-demo.safetensors`, sha256
+`{sha}`,
+is committed with this card and compiled into the program, so every machine gives the
+same verdicts. Nothing is trained at setup.
 
 **What it is**: TI2Net (bidirectional GRU over the temporal differences of MobileFaceNet
 identity vectors) trained on graphics face swaps (`ti2net swap`: landmarks, Delaunay

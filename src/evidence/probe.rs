@@ -37,20 +37,17 @@ pub struct Stream {
 }
 
 fn tags(d: ffmpeg::DictionaryRef) -> BTreeMap<String, String> {
-    d.iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    crate::video::tags(&d)
 }
 
 /// Reads the container's description of `path`.
 pub fn probe(path: &Path) -> Result<Container> {
-    crate::video::init_ffmpeg();
     let size_bytes = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
         .len();
-    let ictx = ffmpeg::format::input(path).map_err(|e| Error::NotVideo {
+    let ictx = crate::video::open_input(path).map_err(|reason| Error::NotVideo {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        reason,
     })?;
     let fmt = ictx.format();
     let mut streams = Vec::new();

@@ -218,18 +218,9 @@ fn open(t: &mut Target<'_>, video: PathBuf) {
     v.follow_live = true;
     v.path_input = video.display().to_string();
     t.settings.add_recent(video.display().to_string());
-    let s = &t.settings;
     let spec = JobSpec {
         video,
-        encoder: s.encoder,
-        weights: PathBuf::from(&s.weights),
-        landmarks: PathBuf::from(&s.landmarks),
-        checkpoint: s.checkpoint_path(),
-        cuda: s.cuda,
-        opts: s.analyze_options(),
-        stride: s.stride.max(1),
-        threshold: (!s.threshold_from_checkpoint).then_some(s.threshold),
-        reference: s.reference.iter().map(PathBuf::from).collect(),
+        session: t.settings.session_spec(),
     };
     let c = t.ctx.clone();
     // Progress repaints at most 4 times a second: enough to watch, and the analysis
@@ -284,14 +275,7 @@ fn start_swap(t: &mut Target<'_>, preview: bool) {
         end: f.start + f.length.max(0.5),
         label: f.label,
         out,
-        weights: PathBuf::from(&s.weights),
-        landmarks: PathBuf::from(&s.landmarks),
-        checkpoint: if s.encoder == crate::encoder::EncoderKind::Mobilefacenet {
-            s.checkpoint_path()
-        } else {
-            None
-        },
-        upsample: s.upsample,
+        session: s.session_spec(),
         preview_at: preview.then_some(f.start + f.preview_at),
     };
     if let Err(e) = t.state.swap.start(spec, t.ctx) {

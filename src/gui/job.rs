@@ -4,11 +4,9 @@
 
 use super::worker::Worker;
 use crate::align::FaceCrops;
-use crate::classifier::Detector;
-use crate::encoder::{self, Encoder, EncoderKind};
-use crate::faces::FaceAnalyzer;
-use crate::pipeline::{self, AnalyzeOptions, Progress};
+use crate::pipeline::Progress;
 use crate::report::Report;
+use crate::session::{Session, SessionSpec};
 use image::RgbImage;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
@@ -23,21 +21,11 @@ pub const MAX_FRAMES: usize = 600;
 /// long the video.
 pub const MAX_CROPS: usize = 2000;
 
-/// Everything a job needs.
+/// Everything a job needs: the video and the session (models, detector, options).
 #[derive(Debug, Clone)]
 pub struct JobSpec {
     pub video: PathBuf,
-    pub encoder: EncoderKind,
-    pub weights: PathBuf,
-    pub landmarks: PathBuf,
-    pub checkpoint: Option<PathBuf>,
-    pub cuda: bool,
-    pub opts: AnalyzeOptions,
-    pub stride: usize,
-    /// None: the checkpoint's calibrated threshold.
-    pub threshold: Option<f32>,
-    /// Genuine photos or videos of the claimed person (none: no comparison).
-    pub reference: Vec<PathBuf>,
+    pub session: SessionSpec,
 }
 
 /// What the worker sends.
@@ -90,31 +78,19 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
             Ok(())
         }
     };
-    send(JobMsg::Stage("loading models".into()));
-    let device = encoder::device(s.cuda)?;
-    let enc = Encoder::load(s.encoder, &s.weights, &device)?;
+    let session = Session::load_with(
+        s.session.clone(),
+        &|stage| send(JobMsg::Stage(stage.into())),
+        cancel,
+    )?;
     go_on()?;
-    let faces = FaceAnalyzer::new(&s.landmarks, s.opts.upsample)?;
+    let faces = session.faces()?;
     go_on()?;
-    let detector = match &s.checkpoint {
-        Some(c) => {
-            let d = Detector::load(c, &device)?;
-            d.checkpoint.check_encoder(c, enc.kind().name())?;
-            Some(d)
-        }
-        None => None,
-    };
-    go_on()?;
-    let claimed = if s.reference.is_empty() {
-        None
-    } else {
-        send(JobMsg::Stage("reading the claimed person".into()));
-        Some(crate::claimed::build(&s.reference, &enc, &faces, cancel)?)
-    };
-    let info = crate::video::VideoReader::open(&s.video, s.opts.selection)?
+    let opts = &s.session.opts;
+    let info = crate::video::VideoReader::open(&s.video, opts.selection)?
         .info()
         .clone();
-    let expected = info.frame_count as usize / s.opts.selection.every.max(1) as usize;
+    let expected = info.frame_count as usize / opts.selection.every.max(1) as usize;
     let keep_every = expected.div_ceil(MAX_FRAMES).max(1);
     let tile_every = expected.div_ceil(MAX_CROPS).max(1);
     let mut n = 0usize;
@@ -156,30 +132,21 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
         n += 1;
         Ok(())
     };
-    let mut live = crate::identity::LiveCurves::new(s.opts.change);
+    let mut live = crate::identity::LiveCurves::new(opts.change);
     let mut on_vector = |pos: usize, _index: u64, time: f64, v: &[f32]| {
         let pts = live.push(pos, time, v);
         if pts.previous.is_some() || !pts.window.is_empty() {
             send(JobMsg::Live(pts));
         }
     };
-    let mut analysis = pipeline::analyze_live(
+    let analysis = session.analyse_live(
         &s.video,
-        &enc,
         &faces,
-        &s.opts,
         &mut on_progress,
         &mut on_frame,
         Some(&mut on_vector),
         cancel,
     )?;
-    if let Some(d) = &detector {
-        send(JobMsg::Stage("verdict".into()));
-        analysis.add_verdict(d, s.stride, s.threshold.unwrap_or_else(|| d.threshold()))?;
-    }
-    if let Some(c) = &claimed {
-        crate::claimed::compare(&mut analysis.report, &analysis.vectors, c);
-    }
     send(JobMsg::Done(Box::new(analysis.report), analysis.vectors));
     Ok(())
 }

@@ -4,10 +4,8 @@
 //! disk beside the table (`<table>.analyses/<key>.json` and `.png`), so coming back to
 //! a video is instant.
 
-use super::review_worker::{load_cached, save_cached, texture, work};
+use super::review_worker::{load_cached, save_cached, texture, work, CacheKey};
 use super::worker::Worker;
-use crate::encoder::EncoderKind;
-use crate::pipeline::AnalyzeOptions;
 use crate::report::Report;
 use crate::review::{self, suggest, Action, Annotator, Dataset, Frames, Reason, TableFile};
 use eframe::egui::{self, TextureHandle};
@@ -123,14 +121,9 @@ pub struct ReviewState {
     pub session: Option<ReviewSession>,
 }
 
-/// Everything the worker needs to analyse.
-#[derive(Clone)]
-pub struct ReviewSpec {
-    pub encoder: EncoderKind,
-    pub weights: PathBuf,
-    pub landmarks: PathBuf,
-    pub opts: AnalyzeOptions,
-}
+/// Everything the worker needs to analyse: the Settings tab's session, without a
+/// detector or a claimed person (the review reads the identity curves).
+pub type ReviewSpec = crate::session::SessionSpec;
 
 impl ReviewSession {
     /// Opens `dir` with the table at `table`, starting the analysis worker.
@@ -246,7 +239,12 @@ impl ReviewSession {
             };
             let key = v.rel.clone();
             if !self.cache.contains_key(&key) && !self.failed.contains_key(&key) {
-                match load_cached(&self.cache_dir, &key, ctx) {
+                let ck = CacheKey {
+                    key: &key,
+                    video: &v.path,
+                    spec: &self.spec,
+                };
+                match load_cached(&self.cache_dir, &ck, ctx) {
                     Some(c) => {
                         self.cache.insert(key, c);
                     }
@@ -286,7 +284,18 @@ impl ReviewSession {
                 ReviewMsg::Progress(d, t) => self.progress = (d, t),
                 ReviewMsg::Done { key, report, crops } => {
                     self.analysing = None;
-                    if let Err(e) = save_cached(&self.cache_dir, &key, &report, &crops) {
+                    let saved = match self.dataset.videos.iter().find(|v| v.rel == key) {
+                        Some(v) => {
+                            let ck = CacheKey {
+                                key: &key,
+                                video: &v.path,
+                                spec: &self.spec,
+                            };
+                            save_cached(&self.cache_dir, &ck, &report, &crops)
+                        }
+                        None => Err(crate::Error::Other("not in the dataset".into())),
+                    };
+                    if let Err(e) = saved {
                         messages.push(format!("the analysis of {key} is not cached: {e}"));
                     }
                     let crops = crops
@@ -384,19 +393,10 @@ pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
             PathBuf::from(form.table.trim())
         };
         let s = &t.settings;
-        let spec = ReviewSpec {
-            encoder: s.encoder,
-            weights: PathBuf::from(&s.weights),
-            landmarks: PathBuf::from(&s.landmarks),
-            opts: AnalyzeOptions {
-                selection: crate::video::FrameSelection {
-                    every: form.every.max(1),
-                    ..Default::default()
-                },
-                upsample: s.upsample,
-                ..Default::default()
-            },
-        };
+        let mut spec = s.session_spec();
+        spec.detector = crate::session::DetectorChoice::None;
+        spec.references.clear();
+        spec.opts.selection.every = form.every.max(1);
         t.state.review.session = None; // cancels the previous worker
         match ReviewSession::open(&dir, &table, form.annotator.trim(), spec, t.ctx) {
             Ok(s) => {

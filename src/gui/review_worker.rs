@@ -4,10 +4,9 @@
 //! the report, and `<key>.png`, the strip of crops).
 
 use super::review::{Cached, ReviewMsg, ReviewSpec, CROP_SIDE, MAX_CROPS};
-use crate::encoder::Encoder;
-use crate::faces::FaceAnalyzer;
 use crate::pipeline;
 use crate::report::Report;
+use crate::session::Session;
 use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
 use image::RgbImage;
 use std::collections::{BTreeSet, HashMap};
@@ -28,8 +27,10 @@ pub(crate) fn work(
     cancel: &AtomicBool,
     send: &dyn Fn(ReviewMsg),
 ) {
-    let models = Encoder::load(spec.encoder, &spec.weights, &candle_core::Device::Cpu)
-        .and_then(|e| Ok((e, FaceAnalyzer::new(&spec.landmarks, spec.opts.upsample)?)));
+    let models = Session::load(spec.clone()).and_then(|s| {
+        let faces = s.faces()?;
+        Ok((s, faces))
+    });
     let mut done: BTreeSet<String> = BTreeSet::new();
     while !cancel.load(std::sync::atomic::Ordering::Relaxed) {
         let next = wanted
@@ -41,7 +42,7 @@ pub(crate) fn work(
             continue;
         };
         done.insert(key.clone());
-        let (enc, faces) = match &models {
+        let (session, faces) = match &models {
             Ok(m) => (&m.0, &m.1),
             Err(e) => {
                 send(ReviewMsg::Failed {
@@ -72,11 +73,9 @@ pub(crate) fn work(
             }
             Ok(())
         };
-        match pipeline::analyze(
+        match session.analyse(
             &videos[&key],
-            enc,
             faces,
-            &spec.opts,
             &mut on_progress,
             &mut on_frame,
             cancel,
@@ -99,13 +98,52 @@ pub(crate) fn work(
     }
 }
 
-fn cache_paths(dir: &Path, key: &str) -> (PathBuf, PathBuf) {
-    let k = key.replace('/', "__");
-    (dir.join(format!("{k}.json")), dir.join(format!("{k}.png")))
+/// What a cached analysis is valid for: the video (its key in the dataset, its size and
+/// modification time, checked when the cache is read) and the settings it was made
+/// with. The cache's file names are a hash of the key and the settings, so two videos
+/// (`a/b.mp4`, `a__b.mp4`) or two settings never share a file.
+pub(crate) struct CacheKey<'a> {
+    pub key: &'a str,
+    pub video: &'a Path,
+    pub spec: &'a ReviewSpec,
+}
+
+impl CacheKey<'_> {
+    fn settings(&self) -> String {
+        format!(
+            "{} {:?} {:?}",
+            self.spec.encoder.name(),
+            self.spec.weights,
+            self.spec.opts
+        )
+    }
+
+    fn paths(&self, dir: &Path) -> (PathBuf, PathBuf) {
+        let h =
+            crate::fsutil::sha256_bytes(format!("{}\n{}", self.key, self.settings()).as_bytes());
+        let h = &h[..24];
+        (dir.join(format!("{h}.json")), dir.join(format!("{h}.png")))
+    }
+
+    /// The video's size and modification time (ns since the epoch), as a change check.
+    fn stamp(&self) -> Option<(u64, u128)> {
+        let m = std::fs::metadata(self.video).ok()?;
+        let t = m
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?;
+        Some((m.len(), t.as_nanos()))
+    }
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CacheFile {
+    /// The video's key and the settings, as [`CacheKey`] gives them.
+    key: String,
+    settings: String,
+    /// The video's size and modification time when it was analysed.
+    stamp: (u64, u128),
     report: Report,
     /// Frame index of each crop of the PNG strip, left to right.
     crop_frames: Vec<u64>,
@@ -113,11 +151,14 @@ struct CacheFile {
 
 pub(crate) fn save_cached(
     dir: &Path,
-    key: &str,
+    k: &CacheKey<'_>,
     report: &Report,
     crops: &[(u64, RgbImage)],
 ) -> crate::Result<()> {
-    let (json, png) = cache_paths(dir, key);
+    let (json, png) = k.paths(dir);
+    let stamp = k
+        .stamp()
+        .ok_or_else(|| crate::Error::Missing(k.video.to_path_buf()))?;
     let n = crops.len() as u32;
     if n > 0 {
         let mut strip = RgbImage::new(n * CROP_SIDE, CROP_SIDE);
@@ -134,6 +175,9 @@ pub(crate) fn save_cached(
         crate::fsutil::write_atomic(&png, &bytes, true)?;
     }
     let c = CacheFile {
+        key: k.key.to_string(),
+        settings: k.settings(),
+        stamp,
         report: report.clone(),
         crop_frames: crops.iter().map(|(i, _)| *i).collect(),
     };
@@ -141,9 +185,15 @@ pub(crate) fn save_cached(
 }
 
 /// A cached analysis; anything unreadable is ignored (the video is analysed again).
-pub(crate) fn load_cached(dir: &Path, key: &str, ctx: &egui::Context) -> Option<Cached> {
-    let (json, png) = cache_paths(dir, key);
+/// A cache made for another video, other settings, or before the video changed on
+/// disk is ignored too.
+pub(crate) fn load_cached(dir: &Path, k: &CacheKey<'_>, ctx: &egui::Context) -> Option<Cached> {
+    let (json, png) = k.paths(dir);
     let c: CacheFile = serde_json::from_slice(&std::fs::read(json).ok()?).ok()?;
+    if c.key != k.key || c.settings != k.settings() || Some(c.stamp) != k.stamp() {
+        return None;
+    }
+    let key = k.key;
     let mut crops = Vec::new();
     if !c.crop_frames.is_empty() {
         let strip = image::open(png).ok()?.to_rgb8();

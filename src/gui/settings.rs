@@ -53,17 +53,6 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// The detector checkpoint: the one set, else the demo detector when it is
-    /// installed and the encoder is MobileFaceNet (the vectors it was trained on).
-    pub fn checkpoint_path(&self) -> Option<PathBuf> {
-        let t = self.checkpoint.trim();
-        if !t.is_empty() {
-            return Some(PathBuf::from(t));
-        }
-        let demo = crate::models::demo_checkpoint();
-        (self.encoder == EncoderKind::Mobilefacenet && demo.exists()).then_some(demo)
-    }
-
     /// Settings saved before the models moved to the models folder name MobileFaceNet
     /// in a clone's `weights/`: when that file is gone, the installed one is used.
     pub fn forget_moved_models(&mut self) {
@@ -80,6 +69,28 @@ impl Settings {
         self.recent.retain(|r| r != &video);
         self.recent.insert(0, video);
         self.recent.truncate(10);
+    }
+
+    /// The session these settings describe: the encoder, device and detector of the
+    /// Settings tab, for the analysis, the swap bench and the review alike.
+    pub fn session_spec(&self) -> crate::session::SessionSpec {
+        use crate::session::{DetectorChoice, SessionSpec};
+        let t = self.checkpoint.trim();
+        SessionSpec {
+            encoder: self.encoder,
+            weights: Some(PathBuf::from(self.weights.trim())),
+            landmarks: Some(PathBuf::from(self.landmarks.trim())),
+            cuda: self.cuda,
+            detector: if t.is_empty() {
+                DetectorChoice::Shipped
+            } else {
+                DetectorChoice::File(PathBuf::from(t))
+            },
+            threshold: (!self.threshold_from_checkpoint).then_some(self.threshold),
+            stride: self.stride.max(1),
+            references: self.reference.iter().map(PathBuf::from).collect(),
+            opts: self.analyze_options(),
+        }
     }
 
     /// The analysis options these settings give.

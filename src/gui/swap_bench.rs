@@ -4,12 +4,10 @@
 //! this module holds its state, its messages and the job itself.
 
 use super::worker::Worker;
-use crate::classifier::Detector;
 use crate::demo::Person;
-use crate::encoder::{self, Encoder, EncoderKind};
 use crate::faces::FaceAnalyzer;
-use crate::pipeline::{self, AnalyzeOptions};
 use crate::report::Report;
+use crate::session::{Session, SessionSpec};
 use crate::swap::{self, SwapOptions, SwapSummary};
 use crate::video::FrameSelection;
 use eframe::egui::{self, ColorImage, TextureHandle, TextureOptions};
@@ -78,10 +76,8 @@ pub struct SwapSpec {
     pub label: bool,
     /// Where the swap is written.
     pub out: PathBuf,
-    pub weights: PathBuf,
-    pub landmarks: PathBuf,
-    pub checkpoint: Option<PathBuf>,
-    pub upsample: bool,
+    /// The models, detector and options of the Settings tab (its claimed person aside).
+    pub session: SessionSpec,
     /// Only a preview of the frame at this time (seconds in the target).
     pub preview_at: Option<f64>,
 }
@@ -245,34 +241,23 @@ pub fn swaps_dir() -> PathBuf {
         .join("swaps")
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Analyses `video` (the frames of `selection`) with the session's models and detector.
 fn analyse(
     video: &Path,
     selection: FrameSelection,
-    enc: &Encoder,
+    session: &mut Session,
     faces: &FaceAnalyzer,
-    det: Option<&Detector>,
-    upsample: bool,
     cancel: &AtomicBool,
     send: &dyn Fn(SwapMsg),
 ) -> crate::Result<Side> {
-    let opts = AnalyzeOptions {
-        selection,
-        upsample,
-        ..Default::default()
-    };
-    let mut a = pipeline::analyze(
+    session.spec.opts.selection = selection;
+    let a = session.analyse(
         video,
-        enc,
         faces,
-        &opts,
         &mut |p| send(SwapMsg::Progress(p.done, p.total)),
         &mut |_, _| Ok(()),
         cancel,
     )?;
-    if let Some(d) = det {
-        a.add_verdict(d, crate::classifier::clips::DEFAULT_STRIDE, d.threshold())?;
-    }
     let vecs = a.face_vectors();
     let (m, cells, _) = crate::identity::block_similarity(&vecs, 400);
     Ok(Side {
@@ -283,7 +268,8 @@ fn analyse(
 
 fn run(s: &SwapSpec, cancel: &AtomicBool, send: &dyn Fn(SwapMsg)) -> crate::Result<()> {
     send(SwapMsg::Stage("loading models".into()));
-    let faces = FaceAnalyzer::new(&s.landmarks, s.upsample)?;
+    let upsample = s.session.opts.upsample;
+    let faces = s.session.faces()?;
     if let Some(t) = s.preview_at {
         send(SwapMsg::Stage("preview".into()));
         let src = swap::load_source(&s.source, &faces, 1.0, 0, cancel)?;
@@ -291,16 +277,9 @@ fn run(s: &SwapSpec, cancel: &AtomicBool, send: &dyn Fn(SwapMsg)) -> crate::Resu
         send(SwapMsg::Preview(a, b));
         return Ok(());
     }
-    let device = encoder::device(false)?;
-    let enc = Encoder::load(EncoderKind::Mobilefacenet, &s.weights, &device)?;
-    let det = match &s.checkpoint {
-        Some(c) => {
-            let d = Detector::load(c, &device)?;
-            d.checkpoint.check_encoder(c, enc.kind().name())?;
-            Some(d)
-        }
-        None => None,
-    };
+    let mut spec = s.session.clone();
+    spec.references.clear();
+    let mut session = Session::load_with(spec, &|_| {}, cancel)?;
     send(SwapMsg::Stage("swapping".into()));
     if let Some(d) = s.out.parent() {
         std::fs::create_dir_all(d).map_err(|e| crate::Error::io(d, e))?;
@@ -309,7 +288,7 @@ fn run(s: &SwapSpec, cancel: &AtomicBool, send: &dyn Fn(SwapMsg)) -> crate::Resu
         start_s: Some(s.start),
         end_s: Some(s.end),
         label: s.label,
-        upsample: s.upsample,
+        upsample,
         ..Default::default()
     };
     let summary = swap::swap(
@@ -317,7 +296,7 @@ fn run(s: &SwapSpec, cancel: &AtomicBool, send: &dyn Fn(SwapMsg)) -> crate::Resu
         &s.target,
         &s.out,
         &faces,
-        Some(&enc),
+        Some(&session.encoder),
         &opts,
         true,
         &mut |d, t| send(SwapMsg::Progress(d, t)),
@@ -331,10 +310,8 @@ fn run(s: &SwapSpec, cancel: &AtomicBool, send: &dyn Fn(SwapMsg)) -> crate::Resu
             start_s: Some(s.start),
             end_s: Some(s.end),
         },
-        &enc,
+        &mut session,
         &faces,
-        det.as_ref(),
-        s.upsample,
         cancel,
         send,
     )?;
@@ -342,10 +319,8 @@ fn run(s: &SwapSpec, cancel: &AtomicBool, send: &dyn Fn(SwapMsg)) -> crate::Resu
     let fake = analyse(
         &s.out,
         FrameSelection::default(),
-        &enc,
+        &mut session,
         &faces,
-        det.as_ref(),
-        s.upsample,
         cancel,
         send,
     )?;

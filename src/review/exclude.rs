@@ -19,33 +19,49 @@ pub struct Exclusion {
     pub unmatched: usize,
 }
 
-/// True when `path` ends with the components of `rel` (`a/b/c.mp4`).
-pub fn matches(path: &Path, rel: &str) -> bool {
+/// The components of `path` as matched against a table: its canonical form when it
+/// exists (so that `./a.mp4` still shows the folders above it), else as given.
+fn components(path: &Path) -> Vec<String> {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .collect()
+}
+
+/// True when the components `have` (see [`components`]) are the table's video `rel`
+/// (`a/b/c.mp4`) of dataset `dataset`: they end with `rel`'s components, and the folder
+/// above those is named `dataset` (any folder when the entry names no dataset), so that
+/// two datasets holding the same relative path are told apart.
+fn matches_components(have: &[String], dataset: &str, rel: &str) -> bool {
     let want: Vec<&str> = rel
         .split('/')
         .filter(|s| !s.is_empty() && *s != ".")
         .collect();
-    let have: Vec<String> = path
-        .components()
-        .map(|c| c.as_os_str().to_string_lossy().to_string())
-        .collect();
-    !want.is_empty()
-        && have.len() >= want.len()
-        && have[have.len() - want.len()..]
-            .iter()
-            .zip(&want)
-            .all(|(a, b)| a == b)
+    if want.is_empty() || have.len() < want.len() {
+        return false;
+    }
+    let tail = have.len() - want.len();
+    have[tail..].iter().zip(&want).all(|(a, b)| a == b)
+        && (dataset.is_empty() || (tail > 0 && have[tail - 1] == dataset))
+}
+
+/// True when `path` is the table's video `rel` of dataset `dataset`.
+pub fn matches(path: &Path, dataset: &str, rel: &str) -> bool {
+    matches_components(&components(path), dataset, rel)
 }
 
 /// Splits `videos` by the table's flagged and suggested entries (dismissed ones are
 /// ignored): whole-video entries skip the video, frame ranges are trimmed.
 pub fn apply(table: &Table, videos: &[PathBuf]) -> Exclusion {
     let mut x = Exclusion::default();
-    for v in videos {
+    let comps: Vec<Vec<String>> = videos.iter().map(|v| components(v)).collect();
+    let hit = |c: &[String], e: &super::table::Entry| matches_components(c, &e.dataset, &e.video);
+    for (v, c) in videos.iter().zip(&comps) {
         let entries: Vec<_> = table
             .entries
             .iter()
-            .filter(|e| e.excludes() && matches(v, &e.video))
+            .filter(|e| e.excludes() && hit(c, e))
             .collect();
         if entries.iter().any(|e| e.frames.is_none()) {
             x.skipped.push(v.clone());
@@ -63,7 +79,7 @@ pub fn apply(table: &Table, videos: &[PathBuf]) -> Exclusion {
     x.unmatched = table
         .entries
         .iter()
-        .filter(|e| e.excludes() && !videos.iter().any(|v| matches(v, &e.video)))
+        .filter(|e| e.excludes() && !comps.iter().any(|c| hit(c, e)))
         .count();
     x
 }

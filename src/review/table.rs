@@ -276,7 +276,9 @@ impl Table {
         for (n, rec) in r.records().enumerate() {
             let row = n + 2;
             let rec = rec.map_err(|e| bad(format!("line {row}: {e}")))?;
-            let f = |i: usize| rec.get(i).unwrap_or("").to_string();
+            let f = |i: usize| {
+                crate::fsutil::from_spreadsheet_cell(rec.get(i).unwrap_or("")).to_string()
+            };
             let label = match f(2).as_str() {
                 "real" => Label::Real,
                 "fake" => Label::Fake,
@@ -322,23 +324,21 @@ impl Table {
 
     /// The entries as CSV ([`CSV_COLUMNS`]).
     pub fn to_csv(&self) -> Vec<u8> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        let _ = w.write_record(CSV_COLUMNS);
-        for e in &self.entries {
-            let frames = e.frames.map(|f| f.text()).unwrap_or_default();
-            let _ = w.write_record([
-                e.dataset.as_str(),
-                &e.video,
-                e.label.name(),
-                &frames,
-                e.reason.code(),
-                e.status.name(),
-                &e.note,
-                &e.annotator,
-                &e.time,
-            ]);
-        }
-        w.into_inner().unwrap_or_default()
+        use crate::fsutil::spreadsheet_cell as text;
+        let rows = self.entries.iter().map(|e| {
+            vec![
+                text(&e.dataset).into_owned(),
+                text(&e.video).into_owned(),
+                e.label.name().to_string(),
+                e.frames.map(|f| f.text()).unwrap_or_default(),
+                e.reason.code().to_string(),
+                e.status.name().to_string(),
+                text(&e.note).into_owned(),
+                text(&e.annotator).into_owned(),
+                e.time.clone(),
+            ]
+        });
+        crate::fsutil::csv_bytes(&CSV_COLUMNS, rows)
     }
 
     /// The bytes of the form `path` asks for (CSV or JSON).
@@ -431,6 +431,9 @@ impl TableFile {
     /// Writes the table (atomically: a temporary file, fsync, rename, fsync of the
     /// folder). Refuses when the file changed on disk since it was read or written.
     pub fn save(&mut self) -> Result<()> {
+        // Read, compare and rename under an advisory lock, so that two annotators
+        // saving at once cannot both pass the comparison and lose one's entries.
+        let _lock = lock_beside(&self.path)?;
         let current = match std::fs::read(&self.path) {
             Ok(b) => Some(b),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -449,6 +452,24 @@ impl TableFile {
         self.on_disk = Some(bytes);
         Ok(())
     }
+}
+
+/// An exclusive advisory lock on `.NAME.lock` beside `path` (the table itself is
+/// replaced by each save, so it cannot carry the lock), released when the file closes.
+fn lock_beside(path: &Path) -> Result<std::fs::File> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "table".into());
+    let lock = path.with_file_name(format!(".{name}.lock"));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|e| Error::io(&lock, e))?;
+    f.lock().map_err(|e| Error::io(&lock, e))?;
+    Ok(f)
 }
 
 /// Makes the rename durable (best effort).

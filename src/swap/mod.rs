@@ -326,6 +326,7 @@ pub fn swap(
     cancel: &AtomicBool,
 ) -> Result<SwapSummary> {
     check_outputs(out, overwrite)?;
+    refuse_input_as_output(&[source, target], out)?;
     // Only as much of a source video as the target needs (then it plays back and forth).
     let span = {
         let r = VideoReader::open(target, FrameSelection::default())?;
@@ -362,6 +363,25 @@ fn check_outputs(out: &Path, overwrite: bool) -> Result<()> {
     Ok(())
 }
 
+/// Refuses an output that is one of the inputs (with `--force` the swap would replace
+/// the real video it reads), whatever path names it.
+fn refuse_input_as_output(inputs: &[&Path], out: &Path) -> Result<()> {
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    for p in [out.to_path_buf(), sidecar_path(out)] {
+        if let Some(i) = inputs.iter().find(|i| same(i, &p)) {
+            return Err(Error::Other(format!(
+                "{}: this is an input of the swap ({}); write the swap to another file",
+                p.display(),
+                i.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// [`swap`] with a source loaded beforehand by [`load_source`].
 #[allow(clippy::too_many_arguments)]
 pub fn swap_with(
@@ -377,6 +397,7 @@ pub fn swap_with(
 ) -> Result<SwapSummary> {
     let sidecar = sidecar_path(out);
     check_outputs(out, overwrite)?;
+    refuse_input_as_output(&[target], out)?;
     let selection = FrameSelection {
         every: 1,
         start_s: opts.start_s,

@@ -87,6 +87,13 @@ impl VideoWriter {
             return Err(out_err(dest, "no frame size or frame rate"));
         }
         let tmp = temp_name(dest);
+        if tmp.to_str().is_none() {
+            // ffmpeg-next takes output names as UTF-8 only (it panics on others).
+            return Err(out_err(
+                dest,
+                "its name is not valid UTF-8: give an output name in UTF-8",
+            ));
+        }
         let mut octx = ffmpeg::format::output(&tmp).map_err(|e| out_err(dest, e))?;
         let global_header = octx
             .format()
@@ -125,9 +132,9 @@ impl VideoWriter {
 
         let mut audio = None;
         if let Some(src) = cfg.audio_from {
-            let ictx = ffmpeg::format::input(src).map_err(|e| Error::NotVideo {
+            let ictx = crate::video::open_input(src).map_err(|reason| Error::NotVideo {
                 path: src.to_path_buf(),
-                reason: e.to_string(),
+                reason,
             })?;
             if let Some(ist) = ictx.streams().best(ffmpeg::media::Type::Audio) {
                 let in_tb = ist.time_base();
