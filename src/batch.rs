@@ -138,6 +138,7 @@ pub struct Row {
     /// The video's key (its path relative to the input folder).
     pub video: String,
     /// The path it was read from.
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub path: PathBuf,
     /// `ok` or `failed`.
     pub status: String,

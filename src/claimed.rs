@@ -33,6 +33,7 @@ const REFERENCE_VIDEO_FPS: f64 = 5.0;
 /// One genuine photo or video of the claimed person.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Source {
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub path: PathBuf,
     pub sha256: String,
     /// `photo` or `video`.

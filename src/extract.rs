@@ -22,6 +22,7 @@ pub const VIDEO_EXTENSIONS: &[&str] = &[
 /// One row of the extraction table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExtractRow {
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub video: PathBuf,
     pub frames: usize,
     pub faces: usize,

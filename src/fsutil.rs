@@ -33,6 +33,12 @@ pub fn sha256_file_cancellable(
 }
 
 /// Hex sha256 of bytes.
+/// Serialises a path as text, lossily where it is not UTF-8 (serde refuses such a path,
+/// and one file name would then fail a whole report or batch summary).
+pub fn lossy_path<S: serde::Serializer>(p: &Path, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(&p.to_string_lossy())
+}
+
 /// A text cell for a CSV file that people open in a spreadsheet: a cell starting with
 /// `=`, `+`, `-`, `@`, a tab or a carriage return would run as a formula there, so it
 /// gets a leading `'` (OWASP's advice; spreadsheets show the text as written).

@@ -101,11 +101,17 @@ impl EncoderArgs {
         }
     }
 
-    pub fn load(&self) -> Result<Encoder> {
-        let spec = self.spec();
-        if spec.weights.is_none() && spec.encoder == EncoderKind::ArcfaceR18 {
+    /// Refuses arguments that name no weights where the encoder needs some.
+    pub fn check(&self) -> Result<()> {
+        if self.weights.is_none() && self.encoder == EncoderKind::ArcfaceR18 {
             bail!("the arcface-r18 encoder needs --weights (the original's resnet18_110.pth or a .safetensors of it)");
         }
+        Ok(())
+    }
+
+    pub fn load(&self) -> Result<Encoder> {
+        self.check()?;
+        let spec = self.spec();
         let device = encoder::device(self.cuda)?;
         Ok(Encoder::load(spec.encoder, &spec.weights_path()?, &device)?)
     }

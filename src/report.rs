@@ -47,6 +47,7 @@ impl Default for ToolInfo {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VideoSection {
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub path: PathBuf,
     pub sha256: String,
     pub fps: f64,
@@ -62,6 +63,7 @@ pub struct VideoSection {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EncoderSection {
     pub name: String,
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub weights: PathBuf,
     pub weights_sha256: String,
 }

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 /// What the container says about the video stream.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct VideoInfo {
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub path: PathBuf,
     pub fps: f64,
     /// Frames announced by the container (or estimated from duration x fps).

@@ -84,7 +84,7 @@ fn a_batch_of_crafted_files_finishes_every_other_video_and_names_each_bad_one() 
         "--out".as_ref(),
         out.as_os_str(),
     ];
-    args.extend(FAST.iter().map(|a| a.as_ref()));
+    args.extend(FAST.iter().map(std::ffi::OsStr::new));
     let o = run_os(&args);
     let err = stderr(&o);
     assert!(!err.contains("panicked"), "{err}");
@@ -137,7 +137,7 @@ fn a_single_report_of_latin1_tags_and_of_a_name_that_is_not_utf8_works() {
     let out = tmp.path().join("evidence");
     let mut args: Vec<&std::ffi::OsStr> = vec!["report".as_ref(), src.as_os_str()];
     args.extend(["--out".as_ref(), out.as_os_str()]);
-    args.extend(FAST.iter().map(|a| a.as_ref()));
+    args.extend(FAST.iter().map(std::ffi::OsStr::new));
     let o = run_os(&args);
     assert!(o.status.success(), "{}", stderr(&o));
     let json = std::fs::read_dir(&out)
@@ -167,8 +167,10 @@ fn frames_larger_than_8k_are_refused_with_one_sentence() {
         ],
         &huge,
     );
-    let o = run(&[&"analyze", &huge]);
+    let json = tmp.path().join("r.json");
+    let o = run(&[&"analyze", &huge, &"--json", &json]);
     assert_clean_error(&o, &huge, &["7712x4352", "8K"]);
+    assert!(!json.exists());
 }
 
 #[test]
@@ -236,7 +238,8 @@ fn a_batch_of_faceless_videos_exits_as_a_single_analysis_does() {
         ],
         &v,
     );
-    let single = run(&[&"analyze", &v, &"--no-detector"]);
+    let json = tmp.path().join("bars.json");
+    let single = run(&[&"analyze", &v, &"--no-detector", &"--json", &json]);
     assert_eq!(single.status.code(), Some(3), "{}", stderr(&single));
     let out = tmp.path().join("out");
     let o = run(&[&"analyze", &root, &"--out-dir", &out, &"--no-detector"]);

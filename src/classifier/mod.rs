@@ -88,6 +88,7 @@ pub struct Verdict {
     /// Share of windows at or above the threshold, and the majority vote's label.
     pub fake_window_share: Option<f32>,
     pub majority_label: Option<String>,
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub checkpoint: PathBuf,
     pub checkpoint_sha256: String,
     pub checkpoint_encoder: Option<String>,

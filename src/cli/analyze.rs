@@ -103,6 +103,7 @@ impl AnalysisArgs {
 
     /// Loads the session's models (saying so when a claimed person is read).
     pub fn load(&self) -> Result<Session> {
+        self.enc.check()?;
         if !self.reference.is_empty() {
             eprintln!(
                 "reading the claimed person from {} file(s)",

@@ -8,7 +8,6 @@ use clap::Args;
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-use ti2net::encoder::EncoderKind;
 use ti2net::pipeline::AnalyzeOptions;
 use ti2net::report::Report;
 use ti2net::review::{self, dataset, suggest, Action, Annotator, Table, TableFile};
@@ -211,9 +210,7 @@ fn suggest_cmd(a: &ReviewArgs, ds: &dataset::Dataset, out: &Path) -> Result<i32>
                         upsample: !a.no_upsample,
                         ..Default::default()
                     };
-                    if spec.weights.is_none() && spec.encoder == EncoderKind::ArcfaceR18 {
-                        bail!("the arcface-r18 encoder needs --weights (the original's resnet18_110.pth or a .safetensors of it)");
-                    }
+                    a.enc.check()?;
                     let session = Session::load(spec)?;
                     let faces = session.faces()?;
                     models = Some((session, faces));

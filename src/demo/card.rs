@@ -136,7 +136,7 @@ fn calibration(c: &DemoCard) -> String {
     let flagged = fake.iter().filter(|&&p| p >= t).count();
     let false_alarms = real.iter().filter(|&&p| p >= t).count();
     format!(
-        "Calibration: the fake probabilities are low on the whole (the training clips were few), so verdicts use the threshold {t:.3} chosen on the training people, recorded in the checkpoint (`--threshold` overrides it). On the unseen people, real videos scored {:.2} to {:.2} and swaps {:.2} to {:.2}: {flagged} of {} swaps and {false_alarms} of {} real videos reach it. The ranking (AUC) carries over to new people better than any threshold does: read a verdict's fake probability against these ranges, not only its label.",
+        "Calibration: verdicts use the threshold {t:.3}, chosen on the training people's videos and recorded in the checkpoint (`--threshold` overrides it). On the unseen people, real videos scored {:.2} to {:.2} and swaps {:.2} to {:.2}: {flagged} of {} swaps and {false_alarms} of {} real videos reach it. The ranking (AUC) carries over to new people better than any threshold does: read a verdict's fake probability against these ranges, not only its label.",
         min(&real),
         max(&real),
         min(&fake),

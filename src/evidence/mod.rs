@@ -57,6 +57,7 @@ pub struct ForensicReport {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Input {
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub path: PathBuf,
     pub file_name: String,
     pub sha256: String,
@@ -69,6 +70,7 @@ pub struct ModelUsed {
     /// `identity encoder`, `detector`, `face landmarks` or `claimed person`.
     pub role: String,
     pub name: String,
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub path: PathBuf,
     pub sha256: String,
 }

@@ -67,6 +67,7 @@ impl Default for SwapOptions {
 /// One input of a swap, as recorded in the provenance.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SwapInput {
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub path: PathBuf,
     pub sha256: String,
     /// `video` or `image`.
@@ -82,6 +83,7 @@ pub struct SwapSummary {
     pub method: String,
     pub source: SwapInput,
     pub target: SwapInput,
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
     pub output: PathBuf,
     pub options: SwapOptions,
     pub width: u32,
