@@ -219,7 +219,7 @@ pub fn time_pipeline(
         .fps;
     let opts = AnalyzeOptions {
         selection: FrameSelection {
-            every: 1,
+            every: std::num::NonZeroU32::MIN,
             start_s: None,
             end_s: Some((frames as f64 - 0.5) / fps),
         },

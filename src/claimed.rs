@@ -16,8 +16,8 @@ use crate::fsutil::sha256_file;
 use crate::identity;
 use crate::pipeline::{self, AnalyzeOptions};
 use crate::report::Report;
+pub use crate::report::{ClaimedSource as Source, Comparison};
 use crate::video::FrameSelection;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -29,21 +29,6 @@ pub const DIFFERENT_PERSON_MAX: f32 = 0.3;
 
 /// Analysed frames per second of a reference video.
 const REFERENCE_VIDEO_FPS: f64 = 5.0;
-
-/// One genuine photo or video of the claimed person.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Source {
-    #[serde(serialize_with = "crate::fsutil::lossy_path")]
-    pub path: PathBuf,
-    pub sha256: String,
-    /// `photo` or `video`.
-    pub kind: String,
-    /// Face frames (1 for a photo) that went into its identity.
-    pub faces: usize,
-    /// Similarity of this source's identity to the others' mean (null with one
-    /// source): a low value means a source shows someone else.
-    pub agreement: Option<f32>,
-}
 
 /// The claimed person's identity.
 #[derive(Debug, Clone)]
@@ -141,7 +126,8 @@ fn video_identity(
     let fps = crate::video::VideoReader::open(path, FrameSelection::default())?
         .info()
         .fps;
-    let every = (fps / REFERENCE_VIDEO_FPS).round().max(1.0) as u32;
+    let every = std::num::NonZeroU32::new((fps / REFERENCE_VIDEO_FPS).round() as u32)
+        .unwrap_or(std::num::NonZeroU32::MIN);
     let opts = AnalyzeOptions {
         selection: FrameSelection {
             every,
@@ -168,26 +154,6 @@ fn video_identity(
         ))
     })?;
     Ok((id, hi - lo))
-}
-
-/// How the video's subject compares with the claimed person (the report's `claimed`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    pub sources: Vec<Source>,
-    /// Face frames compared.
-    pub face_frames: usize,
-    pub median: Option<f32>,
-    pub mean: Option<f32>,
-    /// The 10th percentile: how low the similarity goes apart from a few frames.
-    pub p10: Option<f32>,
-    /// Share of face frames at or above [`SAME_PERSON_MIN`].
-    pub share_same: Option<f32>,
-    pub same_person_min: f32,
-    pub different_person_max: f32,
-    /// `consistent`, `inconclusive`, `different` or `no face`.
-    pub conclusion: String,
-    /// The conclusion in a sentence.
-    pub statement: String,
 }
 
 /// Fills every face frame's `sim_claimed` and the report's `claimed` section.

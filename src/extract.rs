@@ -42,7 +42,7 @@ pub fn provenance(encoder: &Encoder, opts: &AnalyzeOptions) -> IdProvenance {
     IdProvenance::new(
         encoder.kind().name(),
         encoder.weights_sha256(),
-        opts.selection.every,
+        opts.selection.every.get(),
         opts.upsample,
     )
 }

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::path::Path;
 
@@ -179,6 +180,30 @@ pub fn utc_text(secs: i64) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// Serialises named f32 tensors with metadata.
+pub fn f32_safetensors(
+    tensors: &HashMap<String, (Vec<usize>, Vec<f32>)>,
+    metadata: HashMap<String, String>,
+) -> Result<Vec<u8>> {
+    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(k, (shape, data))| {
+            let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (k.clone(), shape.clone(), bytes)
+        })
+        .collect();
+    let views = raw
+        .iter()
+        .map(|(k, shape, bytes)| {
+            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
+                .map(|v| (k.clone(), v))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Other(format!("cannot build safetensors: {e}")))?;
+    safetensors::tensor::serialize(views, Some(metadata))
+        .map_err(|e| Error::Other(format!("cannot write safetensors: {e}")))
 }
 
 #[cfg(test)]

@@ -336,7 +336,7 @@ fn models_cmd(m: ModelsCommand) -> Result<i32> {
         } => {
             let onnx = onnx.unwrap_or_else(models::mobilefacenet_onnx);
             let out = out.unwrap_or_else(models::mobilefacenet_weights);
-            if models::import_mobilefacenet(&onnx, &out, force, any_hash)? {
+            if ti2net::encoder::onnx::import_mobilefacenet(&onnx, &out, force, any_hash)? {
                 eprintln!("imported {} -> {}", onnx.display(), out.display());
             } else {
                 eprintln!("{} is already imported from this source", out.display());

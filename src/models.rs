@@ -3,11 +3,8 @@
 //! packages with their ordinary clients into [`models_dir`] and `ti2net models
 //! import` converts.
 
-use crate::encoder::mobilefacenet;
-use crate::error::{Error, Result};
 use crate::fsutil::{sha256_file, write_atomic};
 use serde::Serialize;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// One model file the program uses.
@@ -34,6 +31,8 @@ pub struct ModelStatus {
 
 pub const FR_FEATURE_SHA256: &str =
     "87aacdfe57510db2af90c0251df680e8eec88f122ee94712121d09bcaaaf3581";
+/// Default location of the 68-landmark model from Debian's `libdlib-data`.
+pub const DEBIAN_LANDMARKS: &str = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
 pub const DLIB_68_SHA256: &str = "fbdc2cb80eb9aa7a758672cbfdda32ba6300efe9b6e6c7a299ff7e736b11b92f";
 
 /// The folder holding the models: `$TI2NET_HOME/models` when `TI2NET_HOME` is set,
@@ -138,7 +137,7 @@ fn install_shipped(path: &Path, bytes: &[u8], sha: &str, fallback: &str) -> Path
 pub fn landmarks_model() -> PathBuf {
     std::env::var_os("TI2NET_LANDMARKS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(crate::faces::DEBIAN_LANDMARKS))
+        .unwrap_or_else(|| PathBuf::from(DEBIAN_LANDMARKS))
 }
 
 pub fn catalogue() -> Vec<ModelEntry> {
@@ -198,76 +197,6 @@ pub fn status() -> Vec<ModelStatus> {
             }
         })
         .collect()
-}
-
-/// Converts MobileFaceNet's ONNX file into safetensors. Returns false when `out`
-/// already holds the conversion of this very source.
-pub fn import_mobilefacenet(onnx: &Path, out: &Path, force: bool, any_hash: bool) -> Result<bool> {
-    let source_sha = sha256_file(onnx)?;
-    if !any_hash && source_sha != FR_FEATURE_SHA256 {
-        return Err(Error::weights(
-            onnx,
-            format!(
-                "sha256 {source_sha} differs from the pinned {FR_FEATURE_SHA256} \
-                 (pass --any-hash to import it anyway)"
-            ),
-        ));
-    }
-    if out.exists() && !force {
-        if let Ok(bytes) = std::fs::read(out) {
-            if let Ok((_, meta)) = safetensors::SafeTensors::read_metadata(&bytes) {
-                let same = meta
-                    .metadata()
-                    .as_ref()
-                    .and_then(|m| m.get("source_sha256"))
-                    .map(|s| s == &source_sha)
-                    .unwrap_or(false);
-                if same {
-                    return Ok(false);
-                }
-            }
-        }
-        return Err(Error::Exists(out.to_path_buf()));
-    }
-    let tensors = mobilefacenet::import_onnx(onnx)?;
-    let bytes = to_safetensors(
-        &tensors,
-        HashMap::from([
-            ("format".to_string(), "ti2net.mobilefacenet/1".to_string()),
-            (
-                "source".to_string(),
-                "npm faceplugin-face-recognition-js@0.0.1 package/model/fr_feature.onnx"
-                    .to_string(),
-            ),
-            ("source_sha256".to_string(), source_sha),
-        ]),
-    )?;
-    write_atomic(out, &bytes, true)?;
-    Ok(true)
-}
-
-/// Serialises named f32 tensors with metadata.
-pub fn to_safetensors(
-    tensors: &mobilefacenet::NamedTensors,
-    metadata: HashMap<String, String>,
-) -> Result<Vec<u8>> {
-    let raw: Vec<(String, Vec<usize>, Vec<u8>)> = tensors
-        .iter()
-        .map(|(k, (shape, data))| {
-            let bytes = data.iter().flat_map(|v| v.to_le_bytes()).collect();
-            (k.clone(), shape.clone(), bytes)
-        })
-        .collect();
-    let views = raw
-        .iter()
-        .map(|(k, shape, bytes)| {
-            safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), bytes)
-                .map(|v| (k.clone(), v))
-        })
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::Other(format!("cannot build safetensors: {e}")))?;
-    safetensors::tensor::serialize(views, Some(metadata))
-        .map_err(|e| Error::Other(format!("cannot write safetensors: {e}")))
 }
 
 #[cfg(test)]

@@ -34,9 +34,7 @@ pub struct AnalyzeOptions {
     pub roi: bool,
 }
 
-/// Seconds of video between two whole-frame face searches while the subject is
-/// tracked in a region around it.
-pub const FULL_SEARCH_S: f64 = 0.5;
+pub use crate::faces::FULL_SEARCH_S;
 
 /// Decoded frames waiting for the detection stage at most.
 const DECODED_QUEUE: usize = 4;
@@ -204,12 +202,12 @@ pub fn analyze_live(
         (s, e) => e.unwrap_or(info.duration_s).min(info.duration_s) - s.unwrap_or(0.0),
     };
     let total = if info.duration_s > 0.0 {
-        ((span.max(0.0) / info.duration_s) * info.frame_count as f64 / sel.every.max(1) as f64)
+        ((span.max(0.0) / info.duration_s) * info.frame_count as f64 / f64::from(sel.every.get()))
             .ceil() as u64
     } else {
         0
     };
-    let analysed_fps = info.fps / sel.every.max(1) as f64;
+    let analysed_fps = info.fps / f64::from(sel.every.get());
     let mut tracker = SubjectTracker::new((0.5 * analysed_fps).ceil() as u32);
     let mut search = FaceSearch::new(opts.roi, (FULL_SEARCH_S * analysed_fps).ceil() as u32);
     let mut records: Vec<FrameRecord> = Vec::new();
@@ -513,7 +511,7 @@ fn build_report(
             weights_sha256: encoder.weights_sha256().to_string(),
         },
         settings: Settings {
-            every: opts.selection.every,
+            every: opts.selection.every.get(),
             start_s: opts.selection.start_s,
             end_s: opts.selection.end_s,
             upsample: opts.upsample,

@@ -26,7 +26,7 @@ pub struct Report {
     pub verdict: Option<crate::classifier::Verdict>,
     /// How the subject compares with the claimed person (`--reference`).
     #[serde(default)]
-    pub claimed: Option<crate::claimed::Comparison>,
+    pub claimed: Option<Comparison>,
     pub warnings: Vec<String>,
 }
 
@@ -127,4 +127,39 @@ pub struct Summary {
     pub mean_sim_reference: Option<f32>,
     pub min_sim_reference: Option<f32>,
     pub identity_changes: usize,
+}
+
+/// One genuine photo or video of the claimed person.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClaimedSource {
+    #[serde(serialize_with = "crate::fsutil::lossy_path")]
+    pub path: PathBuf,
+    pub sha256: String,
+    /// `photo` or `video`.
+    pub kind: String,
+    /// Face frames (1 for a photo) that went into its identity.
+    pub faces: usize,
+    /// Similarity of this source's identity to the others' mean (null with one
+    /// source): a low value means a source shows someone else.
+    pub agreement: Option<f32>,
+}
+
+/// How the video's subject compares with the claimed person (the report's `claimed`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    pub sources: Vec<ClaimedSource>,
+    /// Face frames compared.
+    pub face_frames: usize,
+    pub median: Option<f32>,
+    pub mean: Option<f32>,
+    /// The 10th percentile: how low the similarity goes apart from a few frames.
+    pub p10: Option<f32>,
+    /// Share of face frames at or above `claimed::SAME_PERSON_MIN`.
+    pub share_same: Option<f32>,
+    pub same_person_min: f32,
+    pub different_person_max: f32,
+    /// `consistent`, `inconclusive`, `different` or `no face`.
+    pub conclusion: String,
+    /// The conclusion in a sentence.
+    pub statement: String,
 }

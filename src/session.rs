@@ -231,7 +231,7 @@ impl Session {
         serde_json::json!({
             "encoder": self.encoder.kind().name(),
             "encoder_sha256": self.encoder.weights_sha256(),
-            "every": o.selection.every,
+            "every": o.selection.every.get(),
             "start_s": o.selection.start_s,
             "end_s": o.selection.end_s,
             "upsample": o.upsample,

@@ -30,8 +30,9 @@ pub struct VideoInfo {
 /// Which frames to analyse.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameSelection {
-    /// Analyse every N-th frame (1 = all).
-    pub every: u32,
+    /// Analyse every N-th frame (1 = all): never 0, by its type, so no user of it
+    /// clamps it.
+    pub every: std::num::NonZeroU32,
     pub start_s: Option<f64>,
     pub end_s: Option<f64>,
 }
@@ -39,7 +40,7 @@ pub struct FrameSelection {
 impl Default for FrameSelection {
     fn default() -> Self {
         Self {
-            every: 1,
+            every: std::num::NonZeroU32::MIN,
             start_s: None,
             end_s: None,
         }
@@ -274,10 +275,7 @@ impl VideoReader {
             stream_index,
             time_base,
             start_pts,
-            selection: FrameSelection {
-                every: selection.every.max(1),
-                ..selection
-            },
+            selection,
             decoded: 0,
             first_selected: None,
             eof_sent: false,
@@ -414,7 +412,7 @@ impl VideoReader {
                 }
             }
             let first = *self.first_selected.get_or_insert(index);
-            if !(index - first).is_multiple_of(self.selection.every as u64) {
+            if !(index - first).is_multiple_of(u64::from(self.selection.every.get())) {
                 continue;
             }
             let image = self.convert(&raw)?;

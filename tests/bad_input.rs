@@ -166,7 +166,7 @@ fn weights_of_the_wrong_shape() {
     let p = dir.path().join("reshaped.safetensors");
     std::fs::write(
         &p,
-        ti2net::models::to_safetensors(&tensors, Default::default()).unwrap(),
+        ti2net::fsutil::f32_safetensors(&tensors, Default::default()).unwrap(),
     )
     .unwrap();
     let o = run(&[

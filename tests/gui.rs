@@ -294,10 +294,9 @@ fn opening_a_video_while_another_loads_does_not_block_the_window() {
     let real = h.state().settings.weights.clone();
     h.state_mut().settings.weights = fifo.display().to_string();
     h.state_mut().send(Cmd::Open(media("franck.mp4")));
-    h.step();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    h.step();
-    assert_eq!(h.state().state.analysis.stage, "loading models");
+    step_until(&mut h, 30, "the models to load", |a| {
+        a.state.analysis.stage == "loading models"
+    });
 
     h.state_mut().settings.weights = real;
     // The first job's loading goes on (and fails) in 3 s.
@@ -343,10 +342,9 @@ fn cancel_during_loading() {
     let mut h = harness();
     h.state_mut().settings.weights = fifo.display().to_string();
     h.state_mut().send(Cmd::Open(media("cap12_12s.mp4")));
-    h.step();
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    h.step();
-    assert_eq!(h.state().state.analysis.stage, "loading models");
+    step_until(&mut h, 30, "the models to load", |a| {
+        a.state.analysis.stage == "loading models"
+    });
     let t = std::time::Instant::now();
     h.get_by_label("Cancel").click();
     h.step();

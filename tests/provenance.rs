@@ -209,7 +209,7 @@ fn cli_crops_are_written_atomically_and_not_over_existing_ones() {
 #[cfg(feature = "gui")]
 #[test]
 fn gui_crop_export_never_replaces_files() {
-    use ti2net::gui::panels::export::export_crops;
+    use ti2net::gui::export::export_crops;
     let dir = tempfile::tempdir().unwrap();
     let img = image::open(fixture("obama_aligned.png")).unwrap().to_rgb8();
     let crops = std::collections::BTreeMap::from([(3u64, img.clone()), (7u64, img)]);

@@ -190,7 +190,7 @@ pub fn to_bytes(
     if let Some(t) = prov.threshold {
         meta.insert("threshold".into(), t.to_string());
     }
-    crate::models::to_safetensors(&named, meta)
+    crate::fsutil::f32_safetensors(&named, meta)
 }
 
 /// Writes a checkpoint atomically.
@@ -233,7 +233,7 @@ pub fn copy_with_metadata(
     }
     write_atomic(
         dst,
-        &crate::models::to_safetensors(&named, meta)?,
+        &crate::fsutil::f32_safetensors(&named, meta)?,
         overwrite,
     )
 }

@@ -23,8 +23,8 @@ pub struct AnalysisArgs {
     #[command(flatten)]
     pub enc: crate::EncoderArgs,
     /// Analyse every N-th frame.
-    #[arg(long, default_value_t = 1, value_parser = super::parse::step)]
-    every: u32,
+    #[arg(long, default_value = "1", value_parser = super::parse::step)]
+    every: std::num::NonZeroU32,
     /// Start of the analysed range, in seconds.
     #[arg(long, value_parser = super::parse::non_negative)]
     start: Option<f64>,
@@ -440,22 +440,18 @@ fn opt(v: Option<f32>) -> String {
 }
 
 pub(crate) fn frames_csv(r: &ti2net::report::Report) -> String {
-    let mut s = String::from(
-        "index,time_s,faces,status,scene_cut,x,y,w,h,sim_reference,sim_previous,sim_window,sim_claimed\n",
-    );
-    for f in &r.frames {
+    let rows = r.frames.iter().map(|f| {
         let b = f.face.as_ref().map(|f| f.bbox);
         let bx = |i: usize| b.map(|b| format!("{:.1}", b[i])).unwrap_or_default();
-        s.push_str(&format!(
-            "{},{:.4},{},{},{},{},{},{},{},{},{},{},{}\n",
-            f.index,
-            f.time_s,
-            f.faces,
+        vec![
+            f.index.to_string(),
+            format!("{:.4}", f.time_s),
+            f.faces.to_string(),
             serde_json::to_value(f.status)
                 .ok()
                 .and_then(|v| v.as_str().map(String::from))
                 .unwrap_or_default(),
-            f.scene_cut,
+            f.scene_cut.to_string(),
             bx(0),
             bx(1),
             bx(2),
@@ -463,8 +459,26 @@ pub(crate) fn frames_csv(r: &ti2net::report::Report) -> String {
             opt(f.sim_reference),
             opt(f.sim_previous),
             opt(f.sim_window),
-            opt(f.sim_claimed)
-        ));
-    }
-    s
+            opt(f.sim_claimed),
+        ]
+    });
+    let bytes = ti2net::fsutil::csv_bytes(
+        &[
+            "index",
+            "time_s",
+            "faces",
+            "status",
+            "scene_cut",
+            "x",
+            "y",
+            "w",
+            "h",
+            "sim_reference",
+            "sim_previous",
+            "sim_window",
+            "sim_claimed",
+        ],
+        rows,
+    );
+    String::from_utf8_lossy(&bytes).into_owned()
 }

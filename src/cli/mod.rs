@@ -108,8 +108,8 @@ pub struct ExtractArgs {
     out: PathBuf,
     #[command(flatten)]
     enc: crate::EncoderArgs,
-    #[arg(long, default_value_t = 1, value_parser = parse::step)]
-    every: u32,
+    #[arg(long, default_value = "1", value_parser = parse::step)]
+    every: std::num::NonZeroU32,
     #[arg(long)]
     no_upsample: bool,
     /// Parallel workers (default: the number of cores).

@@ -73,13 +73,9 @@ pub fn count(s: &str) -> Result<usize, String> {
 }
 
 /// A frame step: 1 or more.
-pub fn step(s: &str) -> Result<u32, String> {
+pub fn step(s: &str) -> Result<std::num::NonZeroU32, String> {
     let v: u32 = number(s).map_err(|_| format!("{s:?} is not a whole number"))?;
-    if v >= 1 {
-        Ok(v)
-    } else {
-        Err(format!("{s} is not a whole number of 1 or more"))
-    }
+    std::num::NonZeroU32::new(v).ok_or_else(|| format!("{s} is not a whole number of 1 or more"))
 }
 
 #[cfg(test)]
@@ -96,6 +92,6 @@ mod tests {
         assert!(positive("0").is_err() && positive("-1").is_err() && positive("1e-3").is_ok());
         assert!(non_negative("-0.5").is_err() && non_negative("0").is_ok());
         assert!(count("0").is_err() && count("-3").is_err() && count("2") == Ok(2));
-        assert!(step("0").is_err() && step("4") == Ok(4));
+        assert!(step("0").is_err() && step("4").map(|s| s.get()) == Ok(4));
     }
 }

@@ -46,8 +46,8 @@ pub struct ReviewArgs {
     #[arg(long, value_name = "FILE")]
     script: Option<PathBuf>,
     /// Analyse every N-th frame (--suggest).
-    #[arg(long, default_value_t = 2)]
-    every: u32,
+    #[arg(long, default_value = "2", value_parser = super::parse::step)]
+    every: std::num::NonZeroU32,
     /// Detect faces without upsampling (--suggest; faster, misses faces under ~80 px).
     #[arg(long)]
     no_upsample: bool,
@@ -204,7 +204,7 @@ fn suggest_cmd(a: &ReviewArgs, ds: &dataset::Dataset, out: &Path) -> Result<i32>
                     spec.detector = DetectorChoice::None;
                     spec.opts = AnalyzeOptions {
                         selection: FrameSelection {
-                            every: a.every.max(1),
+                            every: a.every,
                             ..Default::default()
                         },
                         upsample: !a.no_upsample,

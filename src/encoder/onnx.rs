@@ -3,6 +3,8 @@
 //! from the field numbers of `onnx.proto`.
 
 use crate::error::{Error, Result};
+use crate::fsutil::{sha256_file, write_atomic};
+use crate::models::FR_FEATURE_SHA256;
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -139,4 +141,50 @@ impl OnnxGraph {
             initializers,
         })
     }
+}
+
+/// Converts MobileFaceNet's ONNX file into safetensors. Returns false when `out`
+/// already holds the conversion of this very source.
+pub fn import_mobilefacenet(onnx: &Path, out: &Path, force: bool, any_hash: bool) -> Result<bool> {
+    let source_sha = sha256_file(onnx)?;
+    if !any_hash && source_sha != FR_FEATURE_SHA256 {
+        return Err(Error::weights(
+            onnx,
+            format!(
+                "sha256 {source_sha} differs from the pinned {FR_FEATURE_SHA256} \
+                 (pass --any-hash to import it anyway)"
+            ),
+        ));
+    }
+    if out.exists() && !force {
+        if let Ok(bytes) = std::fs::read(out) {
+            if let Ok((_, meta)) = safetensors::SafeTensors::read_metadata(&bytes) {
+                let same = meta
+                    .metadata()
+                    .as_ref()
+                    .and_then(|m| m.get("source_sha256"))
+                    .map(|s| s == &source_sha)
+                    .unwrap_or(false);
+                if same {
+                    return Ok(false);
+                }
+            }
+        }
+        return Err(Error::Exists(out.to_path_buf()));
+    }
+    let tensors = super::mobilefacenet::import_onnx(onnx)?;
+    let bytes = crate::fsutil::f32_safetensors(
+        &tensors,
+        HashMap::from([
+            ("format".to_string(), "ti2net.mobilefacenet/1".to_string()),
+            (
+                "source".to_string(),
+                "npm faceplugin-face-recognition-js@0.0.1 package/model/fr_feature.onnx"
+                    .to_string(),
+            ),
+            ("source_sha256".to_string(), source_sha),
+        ]),
+    )?;
+    write_atomic(out, &bytes, true)?;
+    Ok(true)
 }

@@ -81,8 +81,11 @@ unsafe impl Send for FaceAnalyzer {}
 /// Longest frame side that is still upsampled before detection.
 pub const UPSAMPLE_MAX_SIDE: usize = 1280;
 
-/// Default location of the 68-landmark model from Debian's `libdlib-data`.
-pub const DEBIAN_LANDMARKS: &str = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
+pub use crate::models::DEBIAN_LANDMARKS;
+
+/// Seconds of video between two whole-frame face searches while the subject is
+/// tracked in a region around it.
+pub const FULL_SEARCH_S: f64 = 0.5;
 
 impl FaceAnalyzer {
     pub fn new(landmarks_model: &Path, upsample: bool) -> Result<Self> {

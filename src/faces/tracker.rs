@@ -212,7 +212,7 @@ impl SubjectFinder {
     pub fn new(fps: f64, roi: bool) -> Self {
         Self {
             tracker: SubjectTracker::new((0.5 * fps).ceil() as u32),
-            search: FaceSearch::new(roi, (crate::pipeline::FULL_SEARCH_S * fps).ceil() as u32),
+            search: FaceSearch::new(roi, (super::FULL_SEARCH_S * fps).ceil() as u32),
         }
     }
 

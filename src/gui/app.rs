@@ -6,42 +6,11 @@ pub use super::commands::Cmd;
 use super::commands::{self, Target};
 use super::panels::{self, stats::FrameStats};
 pub use super::settings::Settings;
+pub use super::state::Tab;
 use super::state::{State, View};
 use eframe::egui;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
-
-/// The tabs of the workbench. A new tab: a variant here, its label, and a panel file
-/// whose `ui` [`App::tab_ui`] calls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tab {
-    Analysis,
-    Swap,
-    Review,
-    Training,
-    Settings,
-}
-
-impl Tab {
-    /// The tabs in the order of the top bar.
-    pub const ALL: [Tab; 5] = [
-        Tab::Analysis,
-        Tab::Swap,
-        Tab::Review,
-        Tab::Training,
-        Tab::Settings,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Tab::Analysis => "Analysis",
-            Tab::Swap => "Swap",
-            Tab::Review => "Review",
-            Tab::Training => "Training",
-            Tab::Settings => "Settings",
-        }
-    }
-}
 
 /// The app.
 pub struct App {

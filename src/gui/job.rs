@@ -90,7 +90,7 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
     let info = crate::video::VideoReader::open(&s.video, opts.selection)?
         .info()
         .clone();
-    let expected = info.frame_count as usize / opts.selection.every.max(1) as usize;
+    let expected = info.frame_count as usize / opts.selection.every.get() as usize;
     let keep_every = expected.div_ceil(MAX_FRAMES).max(1);
     let tile_every = expected.div_ceil(MAX_CROPS).max(1);
     let mut n = 0usize;

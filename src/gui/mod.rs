@@ -14,6 +14,7 @@
 
 pub mod app;
 pub mod commands;
+pub mod export;
 pub mod job;
 pub mod panels;
 pub mod review;

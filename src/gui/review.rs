@@ -5,19 +5,14 @@
 //! a video is instant.
 
 use super::review_worker::{load_cached, save_cached, texture, work, CacheKey};
+pub use super::review_worker::{Cached, ReviewMsg, ReviewSpec, CROP_SIDE, MAX_CROPS};
 use super::worker::Worker;
 use crate::report::Report;
 use crate::review::{self, suggest, Action, Annotator, Dataset, Frames, Reason, TableFile};
-use eframe::egui::{self, TextureHandle};
-use image::RgbImage;
+use eframe::egui;
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-
-/// Side of a crop in the strip (pixels).
-pub const CROP_SIDE: u32 = 56;
-/// Crops kept per video at most.
-pub const MAX_CROPS: usize = 240;
 
 /// What the tab is asked (remembered between runs).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -71,29 +66,6 @@ impl Default for ReviewView {
     }
 }
 
-/// A video's analysis as the tab shows it.
-pub struct Cached {
-    pub report: Report,
-    /// (frame index, crop) of at most [`MAX_CROPS`] face frames.
-    pub crops: Vec<(u64, TextureHandle)>,
-}
-
-/// What the analysis worker sends.
-pub enum ReviewMsg {
-    Started(String),
-    /// Frames analysed and expected, of the video being analysed.
-    Progress(u64, u64),
-    Done {
-        key: String,
-        report: Box<Report>,
-        crops: Vec<(u64, RgbImage)>,
-    },
-    Failed {
-        key: String,
-        error: String,
-    },
-}
-
 /// An open review: the dataset, its table, the queue position and the analyses.
 pub struct ReviewSession {
     pub dataset: Dataset,
@@ -120,10 +92,6 @@ pub struct ReviewSession {
 pub struct ReviewState {
     pub session: Option<ReviewSession>,
 }
-
-/// Everything the worker needs to analyse: the Settings tab's session, without a
-/// detector or a claimed person (the review reads the identity curves).
-pub type ReviewSpec = crate::session::SessionSpec;
 
 impl ReviewSession {
     /// Opens `dir` with the table at `table`, starting the analysis worker.
@@ -375,128 +343,6 @@ pub enum ReviewCmd {
     Cancel,
     /// Analyse the current video again (after a failure or a cancel).
     Retry,
-}
-
-/// Carries out a Review command.
-pub(crate) fn apply(cmd: ReviewCmd, t: &mut super::commands::Target<'_>) {
-    let form = t.settings.review.clone();
-    let rv = &mut t.view.review;
-    let messages = &mut t.state.messages;
-    if let ReviewCmd::Open = cmd {
-        let dir = PathBuf::from(form.dir.trim());
-        let table = if form.table.trim().is_empty() {
-            PathBuf::from(format!(
-                "{}.review.json",
-                review::dataset::dataset_name(&dir)
-            ))
-        } else {
-            PathBuf::from(form.table.trim())
-        };
-        let s = &t.settings;
-        let mut spec = s.session_spec();
-        spec.detector = crate::session::DetectorChoice::None;
-        spec.references.clear();
-        spec.opts.selection.every = form.every.max(1);
-        t.state.review.session = None; // cancels the previous worker
-        match ReviewSession::open(&dir, &table, form.annotator.trim(), spec, t.ctx) {
-            Ok(s) => {
-                messages.extend(s.dataset.warnings.iter().cloned());
-                t.settings.review.table = table.display().to_string();
-                t.state.review.session = Some(s);
-                *rv = ReviewView::default();
-            }
-            Err(e) => messages.push(format!("cannot open the review: {e}")),
-        }
-        return;
-    }
-    let Some(s) = t.state.review.session.as_mut() else {
-        return;
-    };
-    let video = s.current().rel.clone();
-    let result = match cmd {
-        ReviewCmd::Open => Ok(()),
-        ReviewCmd::Go(i) => {
-            rv.selection = None;
-            s.go_to(i, t.ctx);
-            Ok(())
-        }
-        ReviewCmd::Next | ReviewCmd::Prev => {
-            let r = if matches!(cmd, ReviewCmd::Next) {
-                s.act(&Action::Reviewed(video))
-            } else {
-                Ok(())
-            };
-            let p = if matches!(cmd, ReviewCmd::Next) {
-                s.pos + 1
-            } else {
-                s.pos.saturating_sub(1)
-            };
-            rv.selection = None;
-            s.go_to(p, t.ctx);
-            r
-        }
-        ReviewCmd::FlagVideo | ReviewCmd::FlagRange => {
-            let frames = if matches!(cmd, ReviewCmd::FlagRange) {
-                match rv.selection {
-                    Some(f) => Some(f),
-                    None => {
-                        messages
-                            .push("select frames first: drag on the curves or the strip".into());
-                        return;
-                    }
-                }
-            } else {
-                None
-            };
-            let a = Action::Flag {
-                video,
-                frames,
-                reason: rv.reason,
-                note: rv.note.trim().to_string(),
-            };
-            let r = s.act(&a);
-            if r.is_ok() {
-                rv.note.clear();
-                rv.selection = None;
-            }
-            r
-        }
-        ReviewCmd::Decide(accept) => {
-            let pending = s
-                .file
-                .table
-                .of_video(&video)
-                .find(|(_, e)| e.status == review::Status::Suggested)
-                .map(|(i, _)| i);
-            match pending {
-                Some(i) => s.act(&if accept {
-                    Action::Accept(i)
-                } else {
-                    Action::Dismiss(i)
-                }),
-                None => Ok(()),
-            }
-        }
-        ReviewCmd::Act(a) => s.act(&a),
-        ReviewCmd::Cancel => {
-            s.cancel();
-            Ok(())
-        }
-        ReviewCmd::Retry => {
-            s.retry(t.ctx);
-            Ok(())
-        }
-        ReviewCmd::Export => export(&s.file).map(|(c, j)| {
-            messages.push(format!(
-                "table exported to {} and {}",
-                c.display(),
-                j.display()
-            ))
-        }),
-    };
-    if let Err(e) = result {
-        messages.push(e.to_string());
-    }
 }
 
 /// Writes the table as `<stem>-export-N.csv` and `.json` beside it, N the first free.

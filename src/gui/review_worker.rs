@@ -3,7 +3,6 @@
 //! the next); each analysis is kept beside the table (`<table>.analyses/<key>.json`,
 //! the report, and `<key>.png`, the strip of crops).
 
-use super::review::{Cached, ReviewMsg, ReviewSpec, CROP_SIDE, MAX_CROPS};
 use crate::pipeline;
 use crate::report::Report;
 use crate::session::Session;
@@ -13,6 +12,38 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Mutex;
+
+/// Side of a crop in the strip (pixels).
+pub const CROP_SIDE: u32 = 56;
+/// Crops kept per video at most.
+pub const MAX_CROPS: usize = 240;
+
+/// Everything the worker needs to analyse: the Settings tab's session, without a
+/// detector or a claimed person (the review reads the identity curves).
+pub type ReviewSpec = crate::session::SessionSpec;
+
+/// A video's analysis as the tab shows it.
+pub struct Cached {
+    pub report: Report,
+    /// (frame index, crop) of at most [`MAX_CROPS`] face frames.
+    pub crops: Vec<(u64, TextureHandle)>,
+}
+
+/// What the analysis worker sends.
+pub enum ReviewMsg {
+    Started(String),
+    /// Frames analysed and expected, of the video being analysed.
+    Progress(u64, u64),
+    Done {
+        key: String,
+        report: Box<Report>,
+        crops: Vec<(u64, RgbImage)>,
+    },
+    Failed {
+        key: String,
+        error: String,
+    },
+}
 
 pub(crate) fn texture(ctx: &egui::Context, name: String, img: &RgbImage) -> TextureHandle {
     let ci = ColorImage::from_rgb([img.width() as usize, img.height() as usize], img.as_raw());
@@ -210,4 +241,37 @@ pub(crate) fn load_cached(dir: &Path, k: &CacheKey<'_>, ctx: &egui::Context) -> 
         report: c.report,
         crops,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_files_are_named_by_the_video_and_the_settings() {
+        let spec = ReviewSpec::default();
+        let dir = Path::new("/cache");
+        let key = |k: &'static str, s: &'static ReviewSpec| CacheKey {
+            key: k,
+            video: Path::new("/v.mp4"),
+            spec: s,
+        };
+        let spec: &'static ReviewSpec = Box::leak(Box::new(spec));
+        // `a/b.mp4` and `a__b.mp4` once shared a file.
+        assert_ne!(
+            key("a/b.mp4", spec).paths(dir),
+            key("a__b.mp4", spec).paths(dir)
+        );
+        let mut other = spec.clone();
+        other.opts.selection.every = std::num::NonZeroU32::new(3).unwrap();
+        let other: &'static ReviewSpec = Box::leak(Box::new(other));
+        assert_ne!(
+            key("a/b.mp4", spec).paths(dir),
+            key("a/b.mp4", other).paths(dir)
+        );
+        assert_eq!(
+            key("a/b.mp4", spec).paths(dir),
+            key("a/b.mp4", spec).paths(dir)
+        );
+    }
 }

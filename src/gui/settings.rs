@@ -97,7 +97,7 @@ impl Settings {
     pub fn analyze_options(&self) -> AnalyzeOptions {
         AnalyzeOptions {
             selection: FrameSelection {
-                every: self.every.max(1),
+                every: std::num::NonZeroU32::new(self.every).unwrap_or(std::num::NonZeroU32::MIN),
                 ..Default::default()
             },
             upsample: self.upsample,

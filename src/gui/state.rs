@@ -5,9 +5,9 @@
 //! Workers report through channels; [`State::poll`] applies their messages once per
 //! UI pass.
 
-use super::app::Tab;
 use super::job::{Job, JobMsg};
 use super::training::{self, ExtractMsg, ExtractWorker, TrainForm, TrainJob, TrainMsg};
+use super::worker::drain;
 use crate::classifier::metrics::RocPoint;
 use crate::classifier::train::EpochRecord;
 use crate::pipeline::Progress;
@@ -17,6 +17,38 @@ use egui::{ColorImage, TextureHandle, TextureOptions};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
+
+/// The tabs of the workbench. A new tab: a variant here, its label, and a panel file
+/// whose `ui` `App::tab_ui` calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    Analysis,
+    Swap,
+    Review,
+    Training,
+    Settings,
+}
+
+impl Tab {
+    /// The tabs in the order of the top bar.
+    pub const ALL: [Tab; 5] = [
+        Tab::Analysis,
+        Tab::Swap,
+        Tab::Review,
+        Tab::Training,
+        Tab::Settings,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Analysis => "Analysis",
+            Tab::Swap => "Swap",
+            Tab::Review => "Review",
+            Tab::Training => "Training",
+            Tab::Settings => "Settings",
+        }
+    }
+}
 
 /// Everything the app knows.
 #[derive(Default)]
@@ -143,15 +175,15 @@ impl State {
         if let Some(r) = &mut self.review.session {
             r.poll(ctx, &mut self.messages);
         }
-        if let Some(w) = &self.forensic {
-            if let Some(done) = w.messages().next() {
-                self.messages.push(match done {
-                    Ok(p) => format!("forensic report written: {}", p.display()),
-                    Err(e) => e,
-                });
-                self.forensic = None;
-            }
-        }
+        let mut forensic = self.forensic.take();
+        drain(&mut forensic, |done| {
+            self.messages.push(match done {
+                Ok(p) => format!("forensic report written: {}", p.display()),
+                Err(e) => e,
+            });
+            true
+        });
+        self.forensic = forensic;
     }
 }
 
@@ -202,9 +234,9 @@ impl AnalysisState {
     }
 
     fn poll(&mut self, ctx: &egui::Context, view: &mut View, messages: &mut Vec<String>) {
-        let Some(job) = &self.job else { return };
-        let mut finished = false;
-        for m in job.messages().collect::<Vec<_>>() {
+        let mut job = self.job.take();
+        let finished = drain(&mut job, |m| {
+            let mut finished = false;
             match m {
                 JobMsg::Stage(s) => self.stage = s,
                 JobMsg::Progress(p) => self.progress = Some(p),
@@ -267,12 +299,11 @@ impl AnalysisState {
                     finished = true;
                 }
             }
-        }
-        if finished {
-            self.job = None;
-            if self.report.is_some() && self.matrix.is_none() {
-                self.build_matrix(ctx);
-            }
+            finished
+        });
+        self.job = job;
+        if finished && self.report.is_some() && self.matrix.is_none() {
+            self.build_matrix(ctx);
         }
     }
 
@@ -320,24 +351,12 @@ impl TrainingState {
     }
 
     fn poll(&mut self, form: &mut TrainForm, messages: &mut Vec<String>) {
-        if let Some(job) = &self.job {
-            let mut done = false;
-            for m in job.messages().collect::<Vec<_>>() {
-                done |= self.on_train(m, messages);
-            }
-            if done {
-                self.job = None;
-            }
-        }
-        if let Some(x) = &self.extract {
-            let mut done = false;
-            for m in x.messages().collect::<Vec<_>>() {
-                done |= self.on_extract(m, form, messages);
-            }
-            if done {
-                self.extract = None;
-            }
-        }
+        let mut job = self.job.take();
+        drain(&mut job, |m| self.on_train(m, messages));
+        self.job = job;
+        let mut extract = self.extract.take();
+        drain(&mut extract, |m| self.on_extract(m, form, messages));
+        self.extract = extract;
     }
 
     /// Applies one training message; true when the training ended.

@@ -153,46 +153,47 @@ impl SwapBench {
 
     /// Applies the worker's messages.
     pub fn poll(&mut self, ctx: &egui::Context, messages: &mut Vec<String>) {
-        let Some(job) = &self.job else { return };
-        let mut finished = false;
-        for m in job.messages().collect::<Vec<_>>() {
-            match m {
-                SwapMsg::Stage(s) => self.stage = s,
-                SwapMsg::Progress(d, t) => self.progress = (d, t),
-                SwapMsg::Preview(a, b) => {
-                    self.preview = Some([
-                        texture(ctx, "swap-before", &a),
-                        texture(ctx, "swap-after", &b),
-                    ]);
-                    self.stage = "preview ready".into();
-                    finished = true;
-                }
-                SwapMsg::Done(c) => {
-                    self.matrices = Some([
-                        texture(ctx, "swap-real-matrix", &c.real.matrix),
-                        texture(ctx, "swap-fake-matrix", &c.fake.matrix),
-                    ]);
-                    for w in &c.summary.warnings {
-                        messages.push(format!("swap: {w}"));
-                    }
-                    self.result = Some(*c);
-                    self.stage = "done".into();
-                    finished = true;
-                }
-                SwapMsg::Failed(e) => {
-                    messages.push(e);
-                    self.stage = "failed".into();
-                    finished = true;
-                }
-                SwapMsg::Cancelled => {
-                    self.stage = "cancelled".into();
-                    finished = true;
-                }
+        let mut job = self.job.take();
+        super::worker::drain(&mut job, |m| match m {
+            SwapMsg::Stage(s) => {
+                self.stage = s;
+                false
             }
-        }
-        if finished {
-            self.job = None;
-        }
+            SwapMsg::Progress(d, t) => {
+                self.progress = (d, t);
+                false
+            }
+            SwapMsg::Preview(a, b) => {
+                self.preview = Some([
+                    texture(ctx, "swap-before", &a),
+                    texture(ctx, "swap-after", &b),
+                ]);
+                self.stage = "preview ready".into();
+                true
+            }
+            SwapMsg::Done(c) => {
+                self.matrices = Some([
+                    texture(ctx, "swap-real-matrix", &c.real.matrix),
+                    texture(ctx, "swap-fake-matrix", &c.fake.matrix),
+                ]);
+                for w in &c.summary.warnings {
+                    messages.push(format!("swap: {w}"));
+                }
+                self.result = Some(*c);
+                self.stage = "done".into();
+                true
+            }
+            SwapMsg::Failed(e) => {
+                messages.push(e);
+                self.stage = "failed".into();
+                true
+            }
+            SwapMsg::Cancelled => {
+                self.stage = "cancelled".into();
+                true
+            }
+        });
+        self.job = job;
     }
 
     /// Writes the comparison picture beside the swap, never over an existing file.
@@ -306,7 +307,7 @@ fn run(s: &SwapSpec, cancel: &AtomicBool, send: &dyn Fn(SwapMsg)) -> crate::Resu
     let real = analyse(
         &s.target,
         FrameSelection {
-            every: 1,
+            every: std::num::NonZeroU32::MIN,
             start_s: Some(s.start),
             end_s: Some(s.end),
         },

@@ -234,7 +234,8 @@ pub fn start_extraction(
                 landmarks: spec.landmarks.clone(),
                 opts: crate::pipeline::AnalyzeOptions {
                     selection: crate::video::FrameSelection {
-                        every: spec.every.max(1),
+                        every: std::num::NonZeroU32::new(spec.every)
+                            .unwrap_or(std::num::NonZeroU32::MIN),
                         ..Default::default()
                     },
                     upsample: spec.upsample,

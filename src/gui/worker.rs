@@ -172,6 +172,26 @@ impl<M: Send + 'static, C: Control> Worker<M, C> {
     }
 }
 
+/// The one way the UI reads a worker: applies the messages that arrived (`apply`
+/// returns true for one that ends the job) and forgets the worker once its job ended.
+/// Returns whether it ended.
+pub fn drain<M: Send + 'static, C: Control>(
+    slot: &mut Option<Worker<M, C>>,
+    mut apply: impl FnMut(M) -> bool,
+) -> bool {
+    let Some(w) = slot.as_ref() else {
+        return false;
+    };
+    let mut ended = false;
+    for m in w.messages().collect::<Vec<_>>() {
+        ended |= apply(m);
+    }
+    if ended {
+        *slot = None;
+    }
+    ended
+}
+
 impl<M, C: Control> Drop for Worker<M, C> {
     /// Cancels; joins the thread at once when it has ended, else on a reaper thread
     /// (it stops at its next check: a frame, a video, a batch, a loading step), so

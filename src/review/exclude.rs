@@ -88,3 +88,48 @@ pub fn apply(table: &Table, videos: &[PathBuf]) -> Exclusion {
 pub fn trimmed(ranges: &[(u64, u64)], frame: u64) -> bool {
     ranges.iter().any(|&(a, b)| (a..=b).contains(&frame))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::table::{Entry, Label, Reason, Status};
+
+    fn flag(dataset: &str, video: &str) -> Entry {
+        Entry {
+            dataset: dataset.into(),
+            video: video.into(),
+            label: Label::Fake,
+            frames: None,
+            reason: Reason::Corrupt,
+            status: Status::Flagged,
+            note: String::new(),
+            annotator: "a".into(),
+            time: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_entry_excludes_its_own_datasets_video_only() {
+        let mut t = Table::default();
+        t.entries.push(flag("ffpp", "x/v.mp4"));
+        let videos = [
+            PathBuf::from("/data/ffpp/x/v.mp4"),
+            PathBuf::from("/data/celeb/x/v.mp4"),
+            PathBuf::from("/data/ffpp/y/v.mp4"),
+        ];
+        let x = apply(&t, &videos);
+        assert_eq!(x.skipped, vec![videos[0].clone()]);
+        assert_eq!(x.keep, videos[1..].to_vec());
+        assert_eq!(x.unmatched, 0);
+        // An entry that names no dataset matches by its path alone.
+        let mut t = Table::default();
+        t.entries.push(flag("", "x/v.mp4"));
+        assert_eq!(apply(&t, &videos).skipped.len(), 2);
+        // One of another dataset matches nothing and is counted.
+        let mut t = Table::default();
+        t.entries.push(flag("dfdc", "x/v.mp4"));
+        let x = apply(&t, &videos);
+        assert!(x.skipped.is_empty());
+        assert_eq!(x.unmatched, 1);
+    }
+}

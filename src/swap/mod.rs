@@ -206,7 +206,7 @@ pub fn load_source(
     let mut reader = VideoReader::open(
         path,
         FrameSelection {
-            every: 1,
+            every: std::num::NonZeroU32::MIN,
             start_s: None,
             end_s: Some(max_s),
         },
@@ -401,7 +401,7 @@ pub fn swap_with(
     check_outputs(out, overwrite)?;
     refuse_input_as_output(&[target], out)?;
     let selection = FrameSelection {
-        every: 1,
+        every: std::num::NonZeroU32::MIN,
         start_s: opts.start_s,
         end_s: opts.end_s,
     };
@@ -587,7 +587,7 @@ pub fn preview(
     let mut reader = VideoReader::open(
         target,
         FrameSelection {
-            every: 1,
+            every: std::num::NonZeroU32::MIN,
             start_s: Some(t.max(0.0)),
             end_s: None,
         },

@@ -363,7 +363,7 @@ pub fn reencode(
     let mut reader = crate::video::VideoReader::open(
         input,
         crate::video::FrameSelection {
-            every: 1,
+            every: std::num::NonZeroU32::MIN,
             start_s,
             end_s,
         },

@@ -2,7 +2,7 @@
 //! the view state, and pushes [`Cmd`](super::commands::Cmd)s for everything else:
 //! `ui(ui, ..., &State, &mut View, &mut Vec<Cmd>)`.
 //!
-//! A new tab is a [`Tab`](super::app::Tab) variant and a panel file whose `ui` the
+//! A new tab is a [`Tab`](super::state::Tab) variant and a panel file whose `ui` the
 //! shell calls for it.
 
 pub mod analysis;

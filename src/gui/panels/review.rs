@@ -13,9 +13,7 @@ use crate::gui::state::State;
 use crate::review::{Frames, Reason, Status};
 use eframe::egui::{self, Color32, Key};
 
-pub(super) const FLAGGED: Color32 = Color32::from_rgb(230, 80, 70);
-pub(super) const SUGGESTED: Color32 = Color32::from_rgb(240, 170, 40);
-pub(super) const SELECTED: Color32 = Color32::from_rgb(90, 160, 255);
+use super::review_plots::{FLAGGED, SUGGESTED};
 
 /// The keyboard, unless a text field has the focus.
 fn keys_ui(ui: &egui::Ui, rv: &mut ReviewView, cmds: &mut Vec<Cmd>) {

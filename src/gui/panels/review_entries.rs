@@ -1,7 +1,7 @@
 //! The Review tab's list of the current video's entries in the table: accept,
 //! dismiss or remove each, and edit its note.
 
-use super::review::{FLAGGED, SUGGESTED};
+use super::review_plots::{FLAGGED, SUGGESTED};
 use crate::gui::commands::Cmd;
 use crate::gui::review::{ReviewCmd, ReviewSession, ReviewView};
 use crate::review::{Action, Status};

@@ -1,11 +1,15 @@
 //! The Review tab's face strip and identity curves: the flagged and suggested ranges
 //! drawn on both, and a frame range selected by dragging on either.
 
-use super::review::{FLAGGED, SELECTED, SUGGESTED};
 use crate::gui::review::{Cached, ReviewSession, ReviewView, CROP_SIDE};
 use crate::review::{Frames, Status};
 use eframe::egui::{self, Color32};
 use egui_plot::{Line, Plot, PlotPoints, Polygon};
+
+/// The Review tab's colours: flagged and suggested ranges, the selection.
+pub(super) const FLAGGED: Color32 = Color32::from_rgb(230, 80, 70);
+pub(super) const SUGGESTED: Color32 = Color32::from_rgb(240, 170, 40);
+pub(super) const SELECTED: Color32 = Color32::from_rgb(90, 160, 255);
 
 /// The frame under the pointer, from an x position in the strip.
 fn strip_frame(c: &Cached, rect: egui::Rect, x: f32) -> Option<u64> {

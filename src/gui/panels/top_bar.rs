@@ -2,9 +2,9 @@
 //! progress with its Cancel button.
 
 use super::export;
-use crate::gui::app::Tab;
 use crate::gui::commands::Cmd;
 use crate::gui::settings::Settings;
+use crate::gui::state::Tab;
 use crate::gui::state::{State, View};
 use eframe::egui;
 use std::path::PathBuf;

@@ -2,10 +2,12 @@
 //! in one place at the end of the pass. Everything that starts, stops or changes a
 //! worker, or changes the analysis data, is a command.
 
-use super::app::Tab;
+mod review;
+
+use super::export::{self, ExportKind};
 use super::job::{self, JobSpec};
-use super::panels::export::{self, ExportKind};
 use super::settings::Settings;
+use super::state::Tab;
 use super::state::{State, View};
 use super::training::{self, ExtractSpec};
 use eframe::egui;
@@ -202,7 +204,7 @@ fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
                 .push(format!("comparison written to {}", p.display())),
             Err(e) => t.state.messages.push(e.to_string()),
         },
-        Cmd::Review(c) => super::review::apply(c, t),
+        Cmd::Review(c) => review::apply(c, t),
         Cmd::Message(m) => t.state.messages.push(m),
         Cmd::DismissMessages => t.state.messages.clear(),
     }
