@@ -45,6 +45,10 @@ enum Command {
         /// TI2Net checkpoint to load as the detector (remembered in the settings).
         #[arg(long)]
         checkpoint: Option<PathBuf>,
+        /// Start from the default settings, not the remembered ones (which are then
+        /// replaced when the window closes).
+        #[arg(long)]
+        reset_settings: bool,
     },
     /// Time each stage of the pipeline on a video, in frames per second.
     Bench(BenchArgs),
@@ -196,6 +200,11 @@ struct BenchArgs {
 
 fn main() {
     let cli = Cli::parse();
+    // A model named by the environment that has gone away falls back to the installed
+    // one; the user is told once.
+    if let Some(note) = models::landmarks_env_note() {
+        eprintln!("{note}");
+    }
     let code = match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -208,14 +217,14 @@ fn main() {
 
 /// Opens the desktop workbench.
 #[cfg(feature = "gui")]
-fn gui(video: Option<PathBuf>, checkpoint: Option<PathBuf>) -> Result<i32> {
-    ti2net::gui::run(video, checkpoint)?;
+fn gui(video: Option<PathBuf>, checkpoint: Option<PathBuf>, reset: bool) -> Result<i32> {
+    ti2net::gui::run(video, checkpoint, reset)?;
     Ok(0)
 }
 
 /// This build has no workbench: says so.
 #[cfg(not(feature = "gui"))]
-fn gui(_video: Option<PathBuf>, _checkpoint: Option<PathBuf>) -> Result<i32> {
+fn gui(_video: Option<PathBuf>, _checkpoint: Option<PathBuf>, _reset: bool) -> Result<i32> {
     bail!("this build of ti2net has no GUI (it was built without the `gui` feature); the other commands work, see `ti2net --help`")
 }
 
@@ -233,14 +242,18 @@ fn one_sentence(e: &anyhow::Error) -> String {
 
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        None if cfg!(feature = "gui") => gui(None, None),
+        None if cfg!(feature = "gui") => gui(None, None, false),
         None => {
             // Without the workbench, no command is a request for help.
             use clap::CommandFactory;
             Cli::command().print_help()?;
             Ok(2)
         }
-        Some(Command::Gui { video, checkpoint }) => gui(video, checkpoint),
+        Some(Command::Gui {
+            video,
+            checkpoint,
+            reset_settings,
+        }) => gui(video, checkpoint, reset_settings),
         Some(Command::Analyze(a)) => cli::analyze::analyze(a),
         Some(Command::Report(a)) => cli::analyze::report(a),
         Some(Command::Merge(a)) => cli::batch_cli::merge(a),

@@ -133,11 +133,28 @@ fn install_shipped(path: &Path, bytes: &[u8], sha: &str, fallback: &str) -> Path
     tmp
 }
 
-/// The 68-landmark model: `$TI2NET_LANDMARKS`, else Debian's `libdlib-data` file.
+/// The 68-landmark model: `$TI2NET_LANDMARKS`, else Debian's `libdlib-data` file. A
+/// `$TI2NET_LANDMARKS` naming a file that has gone away falls back to Debian's (see
+/// [`landmarks_env_note`]).
 pub fn landmarks_model() -> PathBuf {
     std::env::var_os("TI2NET_LANDMARKS")
+        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+        .filter(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from(DEBIAN_LANDMARKS))
+}
+
+/// When `$TI2NET_LANDMARKS` names a file that does not exist, what is used instead,
+/// in a sentence.
+pub fn landmarks_env_note() -> Option<String> {
+    let v = std::env::var_os("TI2NET_LANDMARKS").filter(|v| !v.is_empty())?;
+    let p = PathBuf::from(v);
+    (!p.exists()).then(|| {
+        format!(
+            "note: TI2NET_LANDMARKS names {}, which does not exist: {DEBIAN_LANDMARKS} is used instead",
+            p.display()
+        )
+    })
 }
 
 pub fn catalogue() -> Vec<ModelEntry> {

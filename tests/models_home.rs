@@ -168,3 +168,23 @@ fn an_empty_ti2net_home_says_the_models_are_not_installed() {
     );
     assert!(String::from_utf8_lossy(&o.stdout).contains("missing"));
 }
+
+/// A landmark model named by the environment that has gone away: the analysis runs on
+/// the installed one and says so once.
+#[test]
+fn a_landmark_model_from_the_environment_that_is_gone_falls_back_with_a_note() {
+    let cwd = tempfile::tempdir().unwrap();
+    let gone = cwd.path().join("moved/shape_predictor_68_face_landmarks.dat");
+    let o = Command::new(env!("CARGO_BIN_EXE_ti2net"))
+        .current_dir(cwd.path())
+        .env("TI2NET_LANDMARKS", &gone)
+        .args(["analyze", "--end", "1", "--json", "r.json"])
+        .arg(media("cut.mp4"))
+        .output()
+        .unwrap();
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(err.matches("does not exist").count(), 1, "{err}");
+    assert!(err.contains(&gone.display().to_string()), "{err}");
+    assert!(cwd.path().join("r.json").exists());
+}

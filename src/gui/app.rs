@@ -36,18 +36,39 @@ impl App {
         video: Option<PathBuf>,
         checkpoint: Option<PathBuf>,
     ) -> Self {
-        let mut settings: Settings = cc
+        Self::with_options(cc, video, checkpoint, false)
+    }
+
+    /// Like [`App::with_checkpoint`]; `reset`: start from the default settings, not
+    /// the remembered ones (`ti2net gui --reset-settings`).
+    pub fn with_options(
+        cc: &eframe::CreationContext<'_>,
+        video: Option<PathBuf>,
+        checkpoint: Option<PathBuf>,
+        reset: bool,
+    ) -> Self {
+        let remembered = cc
             .storage
-            .and_then(|s| eframe::get_value(s, eframe::APP_KEY))
-            .unwrap_or_default();
-        settings.forget_moved_models();
+            .and_then(|s| eframe::get_value::<Settings>(s, eframe::APP_KEY));
+        let mut settings = Settings::load(remembered, reset);
         if let Some(c) = checkpoint {
             settings.checkpoint = c.display().to_string();
+        }
+        // Remembered files that have gone away are said at once (the analyses then
+        // run without them: see `Settings::session_spec`).
+        let (_, files) = settings.session_spec();
+        let mut messages = files.fallbacks;
+        if let Some(c) = files.missing_checkpoint {
+            messages.push(format!(
+                "the detector {} (remembered in Settings) does not exist: analyses run without a verdict until another is chosen",
+                c.display()
+            ));
         }
         let mut app = Self {
             settings,
             state: State {
                 people: super::swap_bench::corpus_people(),
+                messages,
                 ..Default::default()
             },
             view: View::default(),
@@ -193,7 +214,9 @@ impl App {
                 cmds,
             ),
             Tab::Training => panels::training::ui(ui, &mut self.settings.train, &self.state, cmds),
-            Tab::Settings => panels::settings::ui(ui, &mut self.settings, &self.state, &self.stats),
+            Tab::Settings => {
+                panels::settings::ui(ui, &mut self.settings, &self.state, &self.stats, cmds)
+            }
         }
     }
 }

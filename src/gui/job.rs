@@ -26,6 +26,9 @@ pub const MAX_CROPS: usize = 2000;
 pub struct JobSpec {
     pub video: PathBuf,
     pub session: SessionSpec,
+    /// Files of the Settings replaced by the installed defaults, in words: recorded in
+    /// the report's warnings.
+    pub notes: Vec<String>,
 }
 
 /// What the worker sends.
@@ -139,7 +142,7 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
             send(JobMsg::Live(pts));
         }
     };
-    let analysis = session.analyse_live(
+    let mut analysis = session.analyse_live(
         &s.video,
         &faces,
         &mut on_progress,
@@ -147,6 +150,7 @@ fn run(s: &JobSpec, cancel: &AtomicBool, send: &dyn Fn(JobMsg)) -> crate::Result
         Some(&mut on_vector),
         cancel,
     )?;
+    analysis.report.warnings.extend(s.notes.iter().cloned());
     send(JobMsg::Done(Box::new(analysis.report), analysis.vectors));
     Ok(())
 }

@@ -51,10 +51,11 @@ pub fn run_review(
 }
 
 /// Opens the window; with a video, its analysis starts at once (with `checkpoint` as
-/// the detector when given).
-pub fn run(video: Option<PathBuf>, checkpoint: Option<PathBuf>) -> anyhow::Result<()> {
+/// the detector when given); `reset`: with the default settings, not the remembered
+/// ones.
+pub fn run(video: Option<PathBuf>, checkpoint: Option<PathBuf>, reset: bool) -> anyhow::Result<()> {
     run_app(Box::new(move |cc| {
-        App::with_checkpoint(cc, video, checkpoint)
+        App::with_options(cc, video, checkpoint, reset)
     }))
 }
 

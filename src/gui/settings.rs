@@ -6,6 +6,16 @@ use crate::pipeline::AnalyzeOptions;
 use crate::video::FrameSelection;
 use std::path::PathBuf;
 
+/// What checking the remembered files found (see [`Settings::session_spec`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FileCheck {
+    /// The detector checkpoint set in Settings, which does not exist: the analysis
+    /// runs without a verdict, and the verdict card offers the choices.
+    pub missing_checkpoint: Option<PathBuf>,
+    /// Files replaced by the installed defaults or left out, one sentence each.
+    pub fallbacks: Vec<String>,
+}
+
 /// Settings remembered between runs (eframe storage).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(default)]
@@ -22,6 +32,8 @@ pub struct Settings {
     pub threshold: f32,
     /// Use the threshold calibrated into the checkpoint (0.5 when it has none).
     pub threshold_from_checkpoint: bool,
+    /// No verdict: identity curves only (the checkpoint is then not used).
+    pub no_detector: bool,
     /// Genuine photos or videos of the person the videos claim to show (`--reference`).
     pub reference: Vec<String>,
     pub recent: Vec<String>,
@@ -43,6 +55,7 @@ impl Default for Settings {
             stride: crate::classifier::clips::DEFAULT_STRIDE,
             threshold: crate::classifier::DEFAULT_THRESHOLD,
             threshold_from_checkpoint: true,
+            no_detector: false,
             reference: Vec::new(),
             recent: Vec::new(),
             train: TrainForm::default(),
@@ -72,25 +85,85 @@ impl Settings {
     }
 
     /// The session these settings describe: the encoder, device and detector of the
-    /// Settings tab, for the analysis, the swap bench and the review alike.
-    pub fn session_spec(&self) -> crate::session::SessionSpec {
+    /// Settings tab, for the analysis, the swap bench and the review alike. Remembered
+    /// files that have gone away (a detector on an unmounted drive, weights moved) never
+    /// stop an analysis: a missing detector leaves the verdict out and is named in the
+    /// returned [`FileCheck`]; missing encoder weights, landmark model or claimed-person
+    /// files fall back to the installed defaults (or are left out), each in a sentence.
+    pub fn session_spec(&self) -> (crate::session::SessionSpec, FileCheck) {
         use crate::session::{DetectorChoice, SessionSpec};
-        let t = self.checkpoint.trim();
-        SessionSpec {
-            encoder: self.encoder,
-            weights: Some(PathBuf::from(self.weights.trim())),
-            landmarks: Some(PathBuf::from(self.landmarks.trim())),
-            cuda: self.cuda,
-            detector: if t.is_empty() {
-                DetectorChoice::Shipped
+        let mut check = FileCheck::default();
+        let gone = |p: &str| !p.is_empty() && !std::path::Path::new(p).exists();
+        let (mut encoder, mut weights) = (self.encoder, PathBuf::from(self.weights.trim()));
+        if gone(self.weights.trim()) {
+            let installed = crate::models::mobilefacenet_weights();
+            if installed.exists() {
+                check.fallbacks.push(format!(
+                    "the encoder weights {} do not exist: the installed MobileFaceNet ({}) is used instead",
+                    weights.display(),
+                    installed.display()
+                ));
+                encoder = EncoderKind::Mobilefacenet;
+                weights = installed;
+            }
+        }
+        let mut landmarks = PathBuf::from(self.landmarks.trim());
+        if gone(self.landmarks.trim()) {
+            let installed = crate::models::landmarks_model();
+            if installed.exists() {
+                check.fallbacks.push(format!(
+                    "the landmark model {} does not exist: the installed one ({}) is used instead",
+                    landmarks.display(),
+                    installed.display()
+                ));
+                landmarks = installed;
+            }
+        }
+        let mut references = Vec::new();
+        for r in &self.reference {
+            if gone(r.trim()) {
+                check.fallbacks.push(format!(
+                    "the claimed person's file {r} does not exist: it is left out"
+                ));
             } else {
-                DetectorChoice::File(PathBuf::from(t))
-            },
+                references.push(PathBuf::from(r.trim()));
+            }
+        }
+        let t = self.checkpoint.trim();
+        let detector = if self.no_detector {
+            DetectorChoice::None
+        } else if t.is_empty() {
+            DetectorChoice::Shipped
+        } else if gone(t) {
+            check.missing_checkpoint = Some(PathBuf::from(t));
+            DetectorChoice::None
+        } else {
+            DetectorChoice::File(PathBuf::from(t))
+        };
+        let spec = SessionSpec {
+            encoder,
+            weights: Some(weights),
+            landmarks: Some(landmarks),
+            cuda: self.cuda,
+            detector,
             threshold: (!self.threshold_from_checkpoint).then_some(self.threshold),
             stride: self.stride.max(1),
-            references: self.reference.iter().map(PathBuf::from).collect(),
+            references,
             opts: self.analyze_options(),
-        }
+        };
+        (spec, check)
+    }
+
+    /// The settings to start with: the remembered ones, or the defaults when `reset`
+    /// (`ti2net gui --reset-settings`) or when nothing is remembered.
+    pub fn load(remembered: Option<Settings>, reset: bool) -> Settings {
+        let mut s = if reset {
+            Settings::default()
+        } else {
+            remembered.unwrap_or_default()
+        };
+        s.forget_moved_models();
+        s
     }
 
     /// The analysis options these settings give.

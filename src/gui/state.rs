@@ -105,6 +105,8 @@ pub struct AnalysisState {
     /// Shared with a forensic export running in the background.
     pub vectors: std::sync::Arc<Vec<Option<Vec<f32>>>>,
     pub matrix: Option<Matrix>,
+    /// What checking the remembered files found when this analysis started.
+    pub files: super::settings::FileCheck,
 }
 
 /// Training and extraction of identity files: their workers and what they reported.

@@ -54,6 +54,14 @@ pub enum Cmd {
     },
     CancelExtraction,
     UseCheckpoint(PathBuf),
+    /// The detector ti2net ships (the Settings' checkpoint emptied), and analyse again.
+    UseShippedDetector,
+    /// Pick a checkpoint in a file dialog, and analyse again.
+    ChooseCheckpoint,
+    /// No verdict (identity curves only), and analyse again.
+    NoDetector,
+    /// All settings back to their defaults.
+    ResetSettings,
     /// Preview the swap bench's choice on one frame.
     SwapPreview,
     /// Make the swap bench's swap and compare it with the real video.
@@ -182,6 +190,36 @@ fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
                 x.cancel();
             }
         }
+        Cmd::UseShippedDetector => {
+            t.settings.checkpoint.clear();
+            t.settings.no_detector = false;
+            reopen(t);
+        }
+        Cmd::NoDetector => {
+            t.settings.no_detector = true;
+            reopen(t);
+        }
+        Cmd::ChooseCheckpoint => {
+            match rfd::FileDialog::new()
+                .add_filter("TI2Net checkpoint", &["safetensors", "pth", "pt"])
+                .pick_file()
+            {
+                Some(p) => {
+                    t.settings.checkpoint = p.display().to_string();
+                    t.settings.no_detector = false;
+                    reopen(t);
+                }
+                None => t.state.messages.push(
+                    "no file dialog is available here (or it was closed): type the checkpoint's path in Settings".into(),
+                ),
+            }
+        }
+        Cmd::ResetSettings => {
+            *t.settings = Settings::default();
+            t.state
+                .messages
+                .push("the settings are back to their defaults".into());
+        }
         Cmd::UseCheckpoint(p) => {
             t.settings.checkpoint = p.display().to_string();
             if let Some(r) = &a.report {
@@ -210,6 +248,14 @@ fn apply_one(cmd: Cmd, t: &mut Target<'_>) {
     }
 }
 
+/// Analyses the video on screen again (after a change of detector).
+fn reopen(t: &mut Target<'_>) {
+    let v = t.view.path_input.trim().to_string();
+    if !v.is_empty() {
+        open(t, PathBuf::from(v));
+    }
+}
+
 /// Starts the analysis of `video`, forgetting the previous one.
 fn open(t: &mut Target<'_>, video: PathBuf) {
     t.state.analysis.clear(); // cancels a running job
@@ -220,10 +266,13 @@ fn open(t: &mut Target<'_>, video: PathBuf) {
     v.follow_live = true;
     v.path_input = video.display().to_string();
     t.settings.add_recent(video.display().to_string());
+    let (session, files) = t.settings.session_spec();
     let spec = JobSpec {
         video,
-        session: t.settings.session_spec(),
+        session,
+        notes: files.fallbacks.clone(),
     };
+    t.state.analysis.files = files;
     let c = t.ctx.clone();
     // Progress repaints at most 4 times a second: enough to watch, and the analysis
     // keeps the cores. Input still repaints at once.
@@ -277,7 +326,17 @@ fn start_swap(t: &mut Target<'_>, preview: bool) {
         end: f.start + f.length.max(0.5),
         label: f.label,
         out,
-        session: s.session_spec(),
+        session: {
+            let (spec, files) = s.session_spec();
+            t.state.messages.extend(files.fallbacks);
+            if let Some(c) = files.missing_checkpoint {
+                t.state.messages.push(format!(
+                    "the detector {} does not exist: the swap bench gives no verdict (Settings: choose another, or empty for the shipped one)",
+                    c.display()
+                ));
+            }
+            spec
+        },
         preview_at: preview.then_some(f.start + f.preview_at),
     };
     if let Err(e) = t.state.swap.start(spec, t.ctx) {

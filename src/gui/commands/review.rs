@@ -22,7 +22,8 @@ pub(super) fn apply(cmd: ReviewCmd, t: &mut Target<'_>) {
             PathBuf::from(form.table.trim())
         };
         let s = &t.settings;
-        let mut spec = s.session_spec();
+        let (mut spec, files) = s.session_spec();
+        messages.extend(files.fallbacks);
         spec.detector = crate::session::DetectorChoice::None;
         spec.references.clear();
         spec.opts.selection.every =

@@ -26,7 +26,7 @@ pub fn ui(ui: &mut egui::Ui, state: &State, view: &mut View, cmds: &mut Vec<Cmd>
         .resizable(true)
         .show(ui, |ui| {
             egui::ScrollArea::vertical().show(ui, |ui| {
-                verdict::ui(ui, state);
+                verdict::ui(ui, state, cmds);
                 ui.separator();
                 curves::ui(ui, state, view, cmds);
                 ui.separator();

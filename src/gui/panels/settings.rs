@@ -7,7 +7,13 @@ use crate::gui::settings::Settings;
 use crate::gui::state::State;
 use eframe::egui;
 
-pub fn ui(ui: &mut egui::Ui, s: &mut Settings, state: &State, stats: &FrameStats) {
+pub fn ui(
+    ui: &mut egui::Ui,
+    s: &mut Settings,
+    state: &State,
+    stats: &FrameStats,
+    cmds: &mut Vec<crate::gui::commands::Cmd>,
+) {
     egui::Grid::new("settings")
         .num_columns(2)
         .spacing([12.0, 8.0])
@@ -33,9 +39,12 @@ pub fn ui(ui: &mut egui::Ui, s: &mut Settings, state: &State, stats: &FrameStats
             ui.label("TI2Net checkpoint");
             ui.add(
                 egui::TextEdit::singleline(&mut s.checkpoint)
-                    .hint_text("empty: the demo detector (with MobileFaceNet), when installed")
+                    .hint_text("empty: the shipped detector (with MobileFaceNet)")
                     .desired_width(420.0),
             );
+            ui.end_row();
+            ui.label("");
+            ui.checkbox(&mut s.no_detector, "No detector (identity curves only)");
             ui.end_row();
             ui.label("Device");
             ui.horizontal(|ui| {
@@ -99,7 +108,12 @@ pub fn ui(ui: &mut egui::Ui, s: &mut Settings, state: &State, stats: &FrameStats
             });
             ui.end_row();
         });
-    ui.label("Settings apply to the next analysis and are remembered between runs.");
+    ui.horizontal(|ui| {
+        ui.label("Settings apply to the next analysis and are remembered between runs.");
+        if ui.button("Reset settings").clicked() {
+            cmds.push(crate::gui::commands::Cmd::ResetSettings);
+        }
+    });
     ui.separator();
     super::stats::ui(ui, stats, state.analysis.busy());
 }

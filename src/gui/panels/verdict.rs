@@ -1,10 +1,38 @@
-//! The verdict card: the detector's label, fake probability and provenance.
+//! The verdict card: the detector's label, fake probability and provenance; and what
+//! became of remembered files that have gone away.
 
+use crate::gui::commands::Cmd;
 use crate::gui::state::State;
 use eframe::egui::{self, Color32};
 
-pub fn ui(ui: &mut egui::Ui, state: &State) {
+const WARN: Color32 = Color32::from_rgb(230, 170, 60);
+
+pub fn ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Cmd>) {
     ui.heading("Verdict");
+    let files = &state.analysis.files;
+    if let Some(c) = &files.missing_checkpoint {
+        ui.colored_label(
+            WARN,
+            format!(
+                "The detector {} (remembered in Settings) does not exist: this analysis has no verdict.",
+                c.display()
+            ),
+        );
+        ui.horizontal(|ui| {
+            if ui.button("Use the shipped detector").clicked() {
+                cmds.push(Cmd::UseShippedDetector);
+            }
+            if ui.button("Choose another...").clicked() {
+                cmds.push(Cmd::ChooseCheckpoint);
+            }
+            if ui.button("No detector").clicked() {
+                cmds.push(Cmd::NoDetector);
+            }
+        });
+    }
+    for f in &files.fallbacks {
+        ui.colored_label(WARN, f);
+    }
     let Some(r) = &state.analysis.report else {
         ui.label("waiting for the analysis to finish");
         return;
@@ -15,7 +43,7 @@ pub fn ui(ui: &mut egui::Ui, state: &State) {
         &r.encoder.weights_sha256[..12.min(r.encoder.weights_sha256.len())]
     ));
     let Some(v) = &r.verdict else {
-        ui.colored_label(Color32::from_rgb(230, 170, 60), "No detector loaded.");
+        ui.colored_label(WARN, "No detector loaded.");
         ui.label("Load a TI2Net checkpoint in Settings, or train one in the Training tab; the identity curves below work without it.");
         return;
     };
