@@ -45,7 +45,9 @@ fn a_missing_detector_leaves_the_analysis_and_offers_three_choices() {
     h.get_by_label("Use the shipped detector").click();
     h.step();
     assert!(h.state().busy(), "analysed again");
-    step_until(&mut h, 300, "the analysis with the shipped detector", |a| !a.busy());
+    step_until(&mut h, 300, "the analysis with the shipped detector", |a| {
+        !a.busy()
+    });
     let app = h.state();
     assert!(app.settings.checkpoint.is_empty());
     let v = app.state.analysis.report.as_ref().unwrap().verdict.as_ref();
@@ -64,11 +66,20 @@ fn a_missing_detector_leaves_the_analysis_and_offers_three_choices() {
     step_until(&mut h, 60, "the cancel", |a| !a.busy());
     h.state_mut().send(Cmd::NoDetector);
     h.step();
-    step_until(&mut h, 300, "the analysis without a detector", |a| !a.busy());
+    step_until(&mut h, 300, "the analysis without a detector", |a| {
+        !a.busy()
+    });
     let app = h.state();
     assert!(app.settings.no_detector);
     assert!(app.state.analysis.files.missing_checkpoint.is_none());
-    assert!(app.state.analysis.report.as_ref().unwrap().verdict.is_none());
+    assert!(app
+        .state
+        .analysis
+        .report
+        .as_ref()
+        .unwrap()
+        .verdict
+        .is_none());
 }
 
 #[test]
@@ -88,7 +99,9 @@ fn missing_encoder_weights_fall_back_to_the_installed_ones_and_say_so() {
         .unwrap_or_else(|| panic!("no report: {:?}", app.state.messages));
     assert_eq!(r.encoder.weights, mobilefacenet_weights());
     assert!(
-        r.warnings.iter().any(|w| w.contains(gone) && w.contains("installed")),
+        r.warnings
+            .iter()
+            .any(|w| w.contains(gone) && w.contains("installed")),
         "{:?}",
         r.warnings
     );
@@ -124,7 +137,10 @@ fn reset_settings_returns_to_the_defaults() {
         stride: 5,
         ..Default::default()
     };
-    assert_eq!(json(&Settings::load(Some(remembered.clone()), true)), json(&Settings::default()));
+    assert_eq!(
+        json(&Settings::load(Some(remembered.clone()), true)),
+        json(&Settings::default())
+    );
     assert_eq!(Settings::load(Some(remembered), false).stride, 5);
     let o = run(&[&"gui", &"--help"]);
     assert!(String::from_utf8_lossy(&o.stdout).contains("--reset-settings"));

@@ -174,7 +174,9 @@ fn an_empty_ti2net_home_says_the_models_are_not_installed() {
 #[test]
 fn a_landmark_model_from_the_environment_that_is_gone_falls_back_with_a_note() {
     let cwd = tempfile::tempdir().unwrap();
-    let gone = cwd.path().join("moved/shape_predictor_68_face_landmarks.dat");
+    let gone = cwd
+        .path()
+        .join("moved/shape_predictor_68_face_landmarks.dat");
     let o = Command::new(env!("CARGO_BIN_EXE_ti2net"))
         .current_dir(cwd.path())
         .env("TI2NET_LANDMARKS", &gone)

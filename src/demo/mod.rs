@@ -6,7 +6,7 @@
 //! again, and the whole build is skipped when the checkpoint records the same inputs.
 
 use crate::classifier::train::{self as tr, Evaluation, TrainConfig, TrainControl, TrainData};
-use crate::classifier::{checkpoint, dataset, Detector};
+use crate::classifier::{checkpoint, dataset};
 use crate::encoder::Encoder;
 use crate::error::{Error, Result};
 use crate::extract::{self, ExtractJob};
@@ -478,7 +478,7 @@ pub fn build(
 
     // 4. The decision threshold, from the training people only: the best balanced
     // accuracy of their videos' mean fake probabilities.
-    let det = Detector::load(&tmp_ck, &device)?;
+    let det = crate::session::load_detector(&tmp_ck, &device, Some(encoder.kind().name()))?;
     let fit = tr::evaluate_checkpoint(
         &det,
         &data.real,
