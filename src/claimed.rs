@@ -17,7 +17,7 @@ use crate::identity;
 use crate::pipeline::{self, AnalyzeOptions};
 use crate::report::Report;
 pub use crate::report::{ClaimedSource as Source, Comparison};
-use crate::video::FrameSelection;
+use crate::video::{is_video, FrameSelection};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
@@ -36,13 +36,6 @@ pub struct Claimed {
     /// Unit identity vector: the mean of the sources' unit identities.
     pub vector: Vec<f32>,
     pub sources: Vec<Source>,
-}
-
-fn is_video(path: &Path) -> bool {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .map(|e| crate::extract::VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        .unwrap_or(false)
 }
 
 /// The claimed person's identity from photos (the largest face of each) and videos

@@ -15,9 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-pub const VIDEO_EXTENSIONS: &[&str] = &[
-    "mp4", "avi", "mov", "mkv", "webm", "m4v", "mpg", "mpeg", "flv", "wmv",
-];
+pub use crate::video::{is_video, VIDEO_EXTENSIONS};
 
 /// One row of the extraction table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -45,13 +43,6 @@ pub fn provenance(encoder: &Encoder, opts: &AnalyzeOptions) -> IdProvenance {
         opts.selection.every.get(),
         opts.upsample,
     )
-}
-
-fn is_video(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .map(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
-        .unwrap_or(false)
 }
 
 /// Video files under the given paths (files or folders, searched recursively and

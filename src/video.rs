@@ -55,6 +55,18 @@ pub struct Frame {
     pub image: RgbImage,
 }
 
+/// The file extensions taken for videos when folders are searched (lower case).
+pub const VIDEO_EXTENSIONS: &[&str] = &[
+    "mp4", "avi", "mov", "mkv", "webm", "m4v", "mpg", "mpeg", "flv", "wmv",
+];
+
+/// True when `path`'s extension is one of [`VIDEO_EXTENSIONS`] (any case).
+pub fn is_video(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
 /// The largest frame decoded: 8K UHD (7680 x 4320). A crafted header can announce far
 /// larger frames, each of which would be gigabytes once decoded to RGB.
 pub const MAX_FRAME_PIXELS: u64 = 7680 * 4320;

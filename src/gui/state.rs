@@ -7,7 +7,7 @@
 
 use super::job::{Job, JobMsg};
 use super::training::{self, ExtractMsg, ExtractWorker, TrainForm, TrainJob, TrainMsg};
-use super::worker::drain;
+use super::worker::{drain, Stage};
 use crate::classifier::metrics::RocPoint;
 use crate::classifier::train::EpochRecord;
 use crate::pipeline::Progress;
@@ -89,7 +89,7 @@ pub struct Matrix {
 pub struct AnalysisState {
     pub(crate) job: Option<Job>,
     /// "starting", "loading models", "analysing", ..., "done", "failed", "cancelled".
-    pub stage: String,
+    pub stage: super::worker::Stage,
     pub progress: Option<Progress>,
     pub frames: Vec<FrameThumb>,
     /// The face strip's tiles: (frame index, time); every analysed frame, or every
@@ -240,7 +240,7 @@ impl AnalysisState {
         let finished = drain(&mut job, |m| {
             let mut finished = false;
             match m {
-                JobMsg::Stage(s) => self.stage = s,
+                JobMsg::Stage(s) => self.stage = Stage::Step(s),
                 JobMsg::Progress(p) => self.progress = Some(p),
                 JobMsg::Frame {
                     index,
@@ -277,7 +277,7 @@ impl AnalysisState {
                         .extend(pts.window.iter().map(|&(t, s)| [t, s as f64]));
                 }
                 JobMsg::Done(report, vectors) => {
-                    self.stage = "done".into();
+                    self.stage = Stage::Done;
                     for w in &report.warnings {
                         messages.push(format!("{}: {w}", report.video.path.display()));
                     }
@@ -292,12 +292,12 @@ impl AnalysisState {
                     finished = true;
                 }
                 JobMsg::Failed(e) => {
-                    self.stage = "failed".into();
+                    self.stage = Stage::Failed;
                     messages.push(e);
                     finished = true;
                 }
                 JobMsg::Cancelled => {
-                    self.stage = "cancelled".into();
+                    self.stage = Stage::Cancelled;
                     finished = true;
                 }
             }

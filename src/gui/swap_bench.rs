@@ -3,7 +3,7 @@
 //! verdicts (the paper's Figure 1, real against fake). The work runs on a [`Worker`];
 //! this module holds its state, its messages and the job itself.
 
-use super::worker::Worker;
+use super::worker::{Stage, Worker};
 use crate::demo::Person;
 use crate::faces::FaceAnalyzer;
 use crate::report::Report;
@@ -110,7 +110,7 @@ pub enum SwapMsg {
 #[derive(Default)]
 pub struct SwapBench {
     pub(crate) job: Option<Worker<SwapMsg>>,
-    pub stage: String,
+    pub stage: super::worker::Stage,
     pub progress: (u64, u64),
     pub preview: Option<[TextureHandle; 2]>,
     pub result: Option<Comparison>,
@@ -136,7 +136,7 @@ impl SwapBench {
             self.result = None;
             self.matrices = None;
         }
-        self.stage = "starting".into();
+        self.stage = Stage::Step("starting".into());
         self.progress = (0, 0);
         let c = ctx.clone();
         self.job = Some(Worker::spawn(
@@ -156,7 +156,7 @@ impl SwapBench {
         let mut job = self.job.take();
         super::worker::drain(&mut job, |m| match m {
             SwapMsg::Stage(s) => {
-                self.stage = s;
+                self.stage = Stage::Step(s);
                 false
             }
             SwapMsg::Progress(d, t) => {
@@ -168,7 +168,7 @@ impl SwapBench {
                     texture(ctx, "swap-before", &a),
                     texture(ctx, "swap-after", &b),
                 ]);
-                self.stage = "preview ready".into();
+                self.stage = Stage::Step("preview ready".into());
                 true
             }
             SwapMsg::Done(c) => {
@@ -180,16 +180,16 @@ impl SwapBench {
                     messages.push(format!("swap: {w}"));
                 }
                 self.result = Some(*c);
-                self.stage = "done".into();
+                self.stage = Stage::Done;
                 true
             }
             SwapMsg::Failed(e) => {
                 messages.push(e);
-                self.stage = "failed".into();
+                self.stage = Stage::Failed;
                 true
             }
             SwapMsg::Cancelled => {
-                self.stage = "cancelled".into();
+                self.stage = Stage::Cancelled;
                 true
             }
         });

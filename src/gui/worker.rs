@@ -172,6 +172,54 @@ impl<M: Send + 'static, C: Control> Worker<M, C> {
     }
 }
 
+/// Where a worker's job stands, as the workbench shows it: one type for the analysis
+/// and the swap bench. It reads as its words ("loading models", "done", ...), and
+/// compares equal to them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Stage {
+    /// Nothing started.
+    #[default]
+    Idle,
+    /// Running, at the named step ("starting", "loading models", "analysing", ...),
+    /// or a result that ends nothing ("preview ready").
+    Step(String),
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl Stage {
+    /// True before anything started.
+    pub fn is_empty(&self) -> bool {
+        *self == Stage::Idle
+    }
+}
+
+impl Stage {
+    /// The stage in words.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Stage::Idle => "",
+            Stage::Step(s) => s,
+            Stage::Done => "done",
+            Stage::Failed => "failed",
+            Stage::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Stage {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 /// The one way the UI reads a worker: applies the messages that arrived (`apply`
 /// returns true for one that ends the job) and forgets the worker once its job ended.
 /// Returns whether it ended.

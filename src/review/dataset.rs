@@ -7,7 +7,7 @@
 
 use super::table::Label;
 use crate::error::{Error, Result};
-use crate::extract::VIDEO_EXTENSIONS;
+use crate::video::is_video;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -53,12 +53,6 @@ pub struct Dataset {
     /// Things a user should know (a test list naming missing videos, labels that
     /// disagree).
     pub warnings: Vec<String>,
-}
-
-fn is_video(p: &Path) -> bool {
-    p.extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
 }
 
 /// The name a dataset at `root` has in tables.

@@ -289,7 +289,7 @@ fn open(t: &mut Target<'_>, video: PathBuf) {
     };
     match job::start(spec, throttled) {
         Ok(j) => {
-            t.state.analysis.stage = "starting".into();
+            t.state.analysis.stage = super::worker::Stage::Step("starting".into());
             t.state.analysis.job = Some(j);
         }
         Err(e) => t

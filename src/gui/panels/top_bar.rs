@@ -25,7 +25,7 @@ pub fn ui(
         ui.separator();
         if ui.button("Open...").clicked() {
             match rfd::FileDialog::new()
-                .add_filter("video", crate::extract::VIDEO_EXTENSIONS)
+                .add_filter("video", crate::video::VIDEO_EXTENSIONS)
                 .pick_file()
             {
                 Some(p) => cmds.push(Cmd::Open(p)),
