@@ -605,9 +605,11 @@ pub fn train(
 
     // The test split, scored once with the best checkpoint.
     let test = if out.exists() && !split.test_real.is_empty() && !split.test_fake.is_empty() {
-        let det = Detector::load(out, device)?;
+        // The trainer re-reads its own best checkpoint (not a detector for verdicts:
+        // those are loaded by `session::load_detector`).
+        let best_model = super::checkpoint::load(out, device)?.model;
         Some(evaluate(
-            &det.checkpoint.model,
+            &best_model,
             (&data.real, &split.test_real),
             (&data.fake, &split.test_fake),
             cfg.stride,
