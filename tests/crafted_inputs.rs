@@ -28,6 +28,23 @@ fn with_title(src: &Path, title: &[u8], out: &Path) {
     assert!(st.success());
 }
 
+/// One grey frame of 7712 x 4352, over 8K (MJPEG in Matroska).
+fn huge_video(out: &Path) {
+    ffmpeg(
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "color=c=gray:s=7712x4352:d=0.04",
+            "-frames:v",
+            "1",
+            "-c:v",
+            "mjpeg",
+        ],
+        out,
+    );
+}
+
 fn rows(out: &Path) -> Vec<serde_json::Value> {
     read_json(&out.join("summary.json"))["rows"]
         .as_array()
@@ -63,19 +80,7 @@ fn a_batch_of_crafted_files_finishes_every_other_video_and_names_each_bad_one() 
     // A truncated file, and frames larger than 8K.
     let bytes = std::fs::read(media("franck_12s.mp4")).unwrap();
     std::fs::write(root.join("truncated.mp4"), &bytes[..bytes.len() / 20]).unwrap();
-    ffmpeg(
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=7712x4352:d=0.04",
-            "-frames:v",
-            "1",
-            "-c:v",
-            "mjpeg",
-        ],
-        &root.join("huge.mkv"),
-    );
+    huge_video(&root.join("huge.mkv"));
 
     let out = tmp.path().join("out");
     let mut args: Vec<&std::ffi::OsStr> = vec![
@@ -154,19 +159,7 @@ fn a_single_report_of_latin1_tags_and_of_a_name_that_is_not_utf8_works() {
 fn frames_larger_than_8k_are_refused_with_one_sentence() {
     let tmp = tempfile::tempdir().unwrap();
     let huge = tmp.path().join("huge.mkv");
-    ffmpeg(
-        &[
-            "-f",
-            "lavfi",
-            "-i",
-            "color=c=gray:s=7712x4352:d=0.04",
-            "-frames:v",
-            "1",
-            "-c:v",
-            "mjpeg",
-        ],
-        &huge,
-    );
+    huge_video(&huge);
     let json = tmp.path().join("r.json");
     let o = run(&[&"analyze", &huge, &"--json", &json]);
     assert_clean_error(&o, &huge, &["7712x4352", "8K"]);

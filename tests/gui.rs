@@ -12,12 +12,6 @@ use egui_kittest::Harness;
 use ti2net::gui::app::{Cmd, Tab};
 use ti2net::gui::App;
 
-fn harness<'a>() -> Harness<'a, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| App::new(cc, None))
-}
-
 #[test]
 fn analysis_curves_strip_verdict_and_seek_by_clicking_the_plot() {
     let mut h = harness();

@@ -14,12 +14,6 @@ use egui_kittest::Harness;
 use ti2net::gui::app::{Cmd, Settings, Tab};
 use ti2net::gui::App;
 
-fn harness<'a>() -> Harness<'a, App> {
-    Harness::builder()
-        .with_size(egui::vec2(1280.0, 800.0))
-        .build_eframe(|cc| App::new(cc, None))
-}
-
 #[test]
 fn a_missing_detector_leaves_the_analysis_and_offers_three_choices() {
     let mut h = harness();

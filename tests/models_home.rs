@@ -78,18 +78,21 @@ fn models_are_found_in_ti2net_home_from_any_folder() {
 
     // An analysis from the unrelated folder uses the models (and the demo detector) there.
     let video = media("cut.mp4");
-    let o = ti2net(
-        home.path(),
-        cwd.path(),
-        &[
-            "analyze".as_ref(),
-            video.as_os_str(),
-            "--end".as_ref(),
-            "1".as_ref(),
-            "--json".as_ref(),
-            "r.json".as_ref(),
-        ],
-    );
+    let analyze = |json: &str| {
+        ti2net(
+            home.path(),
+            cwd.path(),
+            &[
+                "analyze".as_ref(),
+                video.as_os_str(),
+                "--end".as_ref(),
+                "1".as_ref(),
+                "--json".as_ref(),
+                json.as_ref(),
+            ],
+        )
+    };
+    let o = analyze("r.json");
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_json(&cwd.path().join("r.json"));
     assert_eq!(r["encoder"]["name"], "mobilefacenet");
@@ -109,18 +112,7 @@ fn models_are_found_in_ti2net_home_from_any_folder() {
     );
     // An older detector left in the models folder is replaced by the shipped one.
     std::fs::write(&installed, b"an older build's detector").unwrap();
-    let o = ti2net(
-        home.path(),
-        cwd.path(),
-        &[
-            "analyze".as_ref(),
-            video.as_os_str(),
-            "--end".as_ref(),
-            "1".as_ref(),
-            "--json".as_ref(),
-            "r2.json".as_ref(),
-        ],
-    );
+    let o = analyze("r2.json");
     assert!(o.status.success(), "{}", stderr(&o));
     let r = read_json(&cwd.path().join("r2.json"));
     assert_eq!(

@@ -110,6 +110,14 @@ pub fn ffmpeg(args: &[&str], out: &Path) {
     assert!(st.success());
 }
 
+/// The real workbench in an egui_kittest harness, at the window's size.
+#[cfg(feature = "gui")]
+pub fn harness<'a>() -> egui_kittest::Harness<'a, ti2net::gui::App> {
+    egui_kittest::Harness::builder()
+        .with_size(eframe::egui::vec2(1280.0, 800.0))
+        .build_eframe(|cc| ti2net::gui::App::new(cc, None))
+}
+
 /// Steps the workbench until `done` holds (or fails after `secs`).
 #[cfg(feature = "gui")]
 pub fn step_until(
