@@ -8,9 +8,7 @@ mod common;
 use common::*;
 use eframe::egui;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::Harness;
 use ti2net::gui::app::{Cmd, Tab};
-use ti2net::gui::App;
 
 #[test]
 fn analysis_curves_strip_verdict_and_seek_by_clicking_the_plot() {

@@ -8,11 +8,8 @@
 
 mod common;
 use common::*;
-use eframe::egui;
 use egui_kittest::kittest::Queryable;
-use egui_kittest::Harness;
 use ti2net::gui::app::{Cmd, Settings, Tab};
-use ti2net::gui::App;
 
 #[test]
 fn a_missing_detector_leaves_the_analysis_and_offers_three_choices() {

@@ -2,6 +2,10 @@
 //! on the people it never saw, and its limits.
 
 use super::{DemoCard, DemoConfig, Person};
+use crate::classifier::checkpoint;
+use crate::error::{Error, Result};
+use crate::fsutil::{sha256_file, write_atomic};
+use std::path::Path;
 
 fn fmt(x: Option<f64>) -> String {
     x.map(|v| format!("{v:.3}")).unwrap_or_else(|| "n/a".into())
@@ -144,4 +148,36 @@ fn calibration(c: &DemoCard) -> String {
         fake.len(),
         real.len()
     )
+}
+
+/// The model card's figures recorded in a demo checkpoint's metadata (`demo`).
+pub fn recorded_card(checkpoint_path: &Path) -> Result<DemoCard> {
+    let ck = checkpoint::load(checkpoint_path, &candle_core::Device::Cpu)?;
+    let v = ck
+        .provenance
+        .demo
+        .ok_or_else(|| Error::weights(checkpoint_path, "its metadata holds no demo model card"))?;
+    serde_json::from_value(v).map_err(|e| {
+        Error::weights(
+            checkpoint_path,
+            format!("the demo model card in its metadata is unreadable ({e})"),
+        )
+    })
+}
+
+/// Writes the model card of an existing demo checkpoint from the figures in its
+/// metadata, when `card` does not already hold that text. Returns whether it wrote.
+pub fn write_card(
+    people: &[Person],
+    cfg: &DemoConfig,
+    checkpoint_path: &Path,
+    card: &Path,
+) -> Result<bool> {
+    let c = recorded_card(checkpoint_path)?;
+    let text = model_card(&c, people, cfg, &sha256_file(checkpoint_path)?);
+    if std::fs::read_to_string(card).ok().as_deref() == Some(text.as_str()) {
+        return Ok(false);
+    }
+    write_atomic(card, text.as_bytes(), true)?;
+    Ok(true)
 }

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 mod card;
-pub use card::model_card;
+pub use card::{model_card, recorded_card, write_card};
 
 /// One person of the corpus.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -188,38 +188,6 @@ pub fn inputs_hash(people: &[Person], cfg: &DemoConfig, encoder: &Encoder) -> St
 /// The inputs hash recorded in an existing demo checkpoint.
 pub fn recorded_inputs(checkpoint_path: &Path) -> Option<String> {
     recorded_card(checkpoint_path).ok().map(|c| c.inputs_sha256)
-}
-
-/// The model card's figures recorded in a demo checkpoint's metadata (`demo`).
-pub fn recorded_card(checkpoint_path: &Path) -> Result<DemoCard> {
-    let ck = checkpoint::load(checkpoint_path, &candle_core::Device::Cpu)?;
-    let v = ck
-        .provenance
-        .demo
-        .ok_or_else(|| Error::weights(checkpoint_path, "its metadata holds no demo model card"))?;
-    serde_json::from_value(v).map_err(|e| {
-        Error::weights(
-            checkpoint_path,
-            format!("the demo model card in its metadata is unreadable ({e})"),
-        )
-    })
-}
-
-/// Writes the model card of an existing demo checkpoint from the figures in its
-/// metadata, when `card` does not already hold that text. Returns whether it wrote.
-pub fn write_card(
-    people: &[Person],
-    cfg: &DemoConfig,
-    checkpoint_path: &Path,
-    card: &Path,
-) -> Result<bool> {
-    let c = recorded_card(checkpoint_path)?;
-    let text = model_card(&c, people, cfg, &sha256_file(checkpoint_path)?);
-    if std::fs::read_to_string(card).ok().as_deref() == Some(text.as_str()) {
-        return Ok(false);
-    }
-    write_atomic(card, text.as_bytes(), true)?;
-    Ok(true)
 }
 
 /// Progress messages of the build.

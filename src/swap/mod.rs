@@ -10,8 +10,12 @@
 //! Frames without a target face are copied unchanged and counted.
 
 pub mod label;
+mod outputs;
 pub mod warp;
 pub mod writer;
+
+use outputs::check_outputs;
+pub use outputs::sidecar_path;
 
 use crate::align::FaceCrops;
 use crate::encoder::Encoder;
@@ -103,15 +107,6 @@ pub struct SwapSummary {
 }
 
 pub const SWAP_SCHEMA: &str = "ti2net.swap/1";
-
-/// Where the provenance of `out` is written.
-pub fn sidecar_path(out: &Path) -> PathBuf {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    out.with_file_name(format!("{name}.swap.json"))
-}
 
 /// The source faces, ready to be warped (loaded once, usable for many swaps).
 pub struct SourceFaces {
@@ -327,8 +322,7 @@ pub fn swap(
     on_progress: &mut SwapProgress,
     cancel: &AtomicBool,
 ) -> Result<SwapSummary> {
-    check_outputs(out, overwrite)?;
-    refuse_input_as_output(&[source, target], out)?;
+    check_outputs(out, overwrite, &[source, target])?;
     // Only as much of a source video as the target needs (then it plays back and forth).
     let span = {
         let r = VideoReader::open(target, FrameSelection::default())?;
@@ -356,34 +350,6 @@ pub fn swap(
     )
 }
 
-fn check_outputs(out: &Path, overwrite: bool) -> Result<()> {
-    for p in [out.to_path_buf(), sidecar_path(out)] {
-        if p.exists() && !overwrite {
-            return Err(Error::Exists(p));
-        }
-    }
-    Ok(())
-}
-
-/// Refuses an output that is one of the inputs (with `--force` the swap would replace
-/// the real video it reads), whatever path names it.
-fn refuse_input_as_output(inputs: &[&Path], out: &Path) -> Result<()> {
-    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    };
-    for p in [out.to_path_buf(), sidecar_path(out)] {
-        if let Some(i) = inputs.iter().find(|i| same(i, &p)) {
-            return Err(Error::Other(format!(
-                "{}: this is an input of the swap ({}); write the swap to another file",
-                p.display(),
-                i.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
 /// [`swap`] with a source loaded beforehand by [`load_source`].
 #[allow(clippy::too_many_arguments)]
 pub fn swap_with(
@@ -398,8 +364,7 @@ pub fn swap_with(
     cancel: &AtomicBool,
 ) -> Result<SwapSummary> {
     let sidecar = sidecar_path(out);
-    check_outputs(out, overwrite)?;
-    refuse_input_as_output(&[target], out)?;
+    check_outputs(out, overwrite, &[target])?;
     let selection = FrameSelection {
         every: std::num::NonZeroU32::MIN,
         start_s: opts.start_s,
