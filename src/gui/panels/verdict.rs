@@ -43,6 +43,9 @@ pub fn ui(ui: &mut egui::Ui, state: &State, cmds: &mut Vec<Cmd>) {
         &r.encoder.weights_sha256[..12.min(r.encoder.weights_sha256.len())]
     ));
     let Some(v) = &r.verdict else {
+        if files.missing_checkpoint.is_some() {
+            return; // said above, with the choices
+        }
         ui.colored_label(WARN, "No detector loaded.");
         ui.label("Load a TI2Net checkpoint in Settings, or train one in the Training tab; the identity curves below work without it.");
         return;
