@@ -91,17 +91,21 @@ fn cycle_through(deps: &BTreeMap<String, BTreeSet<String>>, from: &str) -> Optio
     None
 }
 
+/// Every import circle, one line each (`a -> b -> a`).
+fn cycles(deps: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
+    deps.keys()
+        .filter_map(|m| cycle_through(deps, m))
+        .map(|c| c.join(" -> "))
+        .collect()
+}
+
 #[test]
 fn no_module_of_the_library_depends_on_one_that_depends_back_on_it() {
     let deps = dependencies(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
     assert!(deps.len() > 15, "too few modules found: {deps:?}");
     // The analysis finds what it should: the pipeline uses the encoder.
     assert!(deps["pipeline"].contains("encoder"), "{deps:?}");
-    let cycles: Vec<String> = deps
-        .keys()
-        .filter_map(|m| cycle_through(&deps, m))
-        .map(|c| c.join(" -> "))
-        .collect();
+    let cycles = cycles(&deps);
     assert!(cycles.is_empty(), "import circles:\n{}", cycles.join("\n"));
 }
 
@@ -199,11 +203,7 @@ fn the_workbench_modules_depend_on_each_other_one_way() {
     assert!(deps.len() > 20, "too few modules found: {deps:?}");
     // The analysis finds what it should: the shell applies the commands.
     assert!(deps["app"].contains("commands"), "{deps:?}");
-    let cycles: Vec<String> = deps
-        .keys()
-        .filter_map(|m| cycle_through(&deps, m))
-        .map(|c| c.join(" -> "))
-        .collect();
+    let cycles = cycles(&deps);
     assert!(
         cycles.is_empty(),
         "import circles in the workbench:\n{}",

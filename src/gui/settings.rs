@@ -94,31 +94,40 @@ impl Settings {
         use crate::session::{DetectorChoice, SessionSpec};
         let mut check = FileCheck::default();
         let gone = |p: &str| !p.is_empty() && !std::path::Path::new(p).exists();
+        // A remembered file that has gone away, replaced by the installed one (when
+        // that is there), in a sentence: `what` and `installed_name` name them.
+        let mut fallback = |set: &str, what: &str, installed: PathBuf, installed_name: &str| {
+            (gone(set) && installed.exists()).then(|| {
+                check.fallbacks.push(format!(
+                    "{what} {set} {}: the installed {installed_name} ({}) is used instead",
+                    if what.ends_with('s') {
+                        "do not exist"
+                    } else {
+                        "does not exist"
+                    },
+                    installed.display()
+                ));
+                installed
+            })
+        };
         let (mut encoder, mut weights) = (self.encoder, PathBuf::from(self.weights.trim()));
-        if gone(self.weights.trim()) {
-            let installed = crate::models::mobilefacenet_weights();
-            if installed.exists() {
-                check.fallbacks.push(format!(
-                    "the encoder weights {} do not exist: the installed MobileFaceNet ({}) is used instead",
-                    weights.display(),
-                    installed.display()
-                ));
-                encoder = EncoderKind::Mobilefacenet;
-                weights = installed;
-            }
+        let installed = crate::models::mobilefacenet_weights();
+        if let Some(w) = fallback(
+            self.weights.trim(),
+            "the encoder weights",
+            installed,
+            "MobileFaceNet",
+        ) {
+            encoder = EncoderKind::Mobilefacenet;
+            weights = w;
         }
-        let mut landmarks = PathBuf::from(self.landmarks.trim());
-        if gone(self.landmarks.trim()) {
-            let installed = crate::models::landmarks_model();
-            if installed.exists() {
-                check.fallbacks.push(format!(
-                    "the landmark model {} does not exist: the installed one ({}) is used instead",
-                    landmarks.display(),
-                    installed.display()
-                ));
-                landmarks = installed;
-            }
-        }
+        let landmarks = fallback(
+            self.landmarks.trim(),
+            "the landmark model",
+            crate::models::landmarks_model(),
+            "one",
+        )
+        .unwrap_or_else(|| PathBuf::from(self.landmarks.trim()));
         let mut references = Vec::new();
         for r in &self.reference {
             if gone(r.trim()) {
